@@ -1,0 +1,181 @@
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import jdk.jshell.Diag;
+import jdk.jshell.JShell;
+import jdk.jshell.Snippet;
+import jdk.jshell.SnippetEvent;
+import jdk.jshell.SourceCodeAnalysis;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/// What every lesson promises, checked for each file in lessons/ the moment it appears:
+/// the JBang header, a non-public class named after the file, `--help`, usage on a bad argument,
+/// loading in jshell, a chapter in the book, a row in the README's course map.
+class LessonContractTest {
+    static final Path LESSONS = Path.of("lessons");
+    static final Pattern LESSON_FILE = Pattern.compile("(\\d\\d)_(\\w+)\\.java");
+    static final Duration PROCESS_LIMIT = Duration.ofSeconds(30);
+
+    record Lesson(Path file, String number, String name) {
+        String source() {
+            try {
+                return Files.readString(file);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        boolean hasDeps() {
+            return source().lines().anyMatch(line -> line.startsWith("//DEPS "));
+        }
+
+        Optional<Path> chapter() {
+            try (Stream<Path> chapters = Files.list(Path.of("docs", "chapters"))) {
+                return chapters.filter(p -> p.getFileName().toString().matches(number + "-[a-z0-9-]+\\.adoc"))
+                        .findFirst();
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    static List<Lesson> lessons() throws IOException {
+        try (Stream<Path> files = Files.list(LESSONS)) {
+            List<Lesson> lessons = new ArrayList<>();
+            files.sorted().forEach(file -> {
+                Matcher m = LESSON_FILE.matcher(file.getFileName().toString());
+                if (m.matches()) lessons.add(new Lesson(file, m.group(1), m.group(2)));
+            });
+            return lessons;
+        }
+    }
+
+    @Test
+    void lessonsAreNumberedOnceEach() throws IOException {
+        List<String> numbers = lessons().stream().map(Lesson::number).toList();
+        assertThat(numbers).isNotEmpty().doesNotHaveDuplicates();
+    }
+
+    @TestFactory
+    Stream<DynamicNode> everyLessonKeepsTheContract() throws IOException {
+        return lessons().stream().map(lesson -> DynamicContainer.dynamicContainer(
+                lesson.file().getFileName().toString(), Stream.of(
+                        check("starts with the JBang header and //JAVA 25+", lesson, LessonContractTest::header),
+                        check("declares a non-public class named after the file, first",
+                                lesson, LessonContractTest::classFirst),
+                        check("--help prints usage and exits 0", lesson, LessonContractTest::help),
+                        check("a bad argument prints usage and exits 2", lesson, LessonContractTest::badArgument),
+                        check("runs with the JDK's source launcher", lesson, LessonContractTest::sourceLauncher),
+                        check("loads in jshell without errors", lesson, LessonContractTest::loadsInJshell),
+                        check("has a chapter that the book includes", lesson, LessonContractTest::chapter),
+                        check("is on the README's course map", lesson, LessonContractTest::readme))));
+    }
+
+    interface Check {
+        void run(Lesson lesson) throws Exception;
+    }
+
+    static DynamicTest check(String name, Lesson lesson, Check check) {
+        return DynamicTest.dynamicTest(name, () -> check.run(lesson));
+    }
+
+    static void header(Lesson lesson) {
+        List<String> lines = lesson.source().lines().limit(3).toList();
+        assertThat(lines.get(0)).isEqualTo("///usr/bin/env jbang \"$0\" \"$@\" ; exit $?");
+        assertThat(lesson.source().lines()).contains("//JAVA 25+");
+    }
+
+    static void classFirst(Lesson lesson) {
+        Matcher m = Pattern.compile("(?m)^(public |final |abstract )*(class|interface|record|enum) (\\w+)")
+                .matcher(lesson.source());
+        assertThat(m.find()).as("a top-level class").isTrue();
+        assertThat(m.group(3)).as("the first top-level type").isEqualTo(lesson.name());
+        assertThat(m.group(0)).as("the lesson class is not public").doesNotContain("public");
+        assertThat(lesson.source()).as("no package line (it breaks jshell's /open)")
+                .doesNotContainPattern("(?m)^package ");
+    }
+
+    static void help(Lesson lesson) throws Exception {
+        try (LessonRun run = LessonRun.start(lesson.name(), "--help")) {
+            assertThat(run.exitCode(PROCESS_LIMIT)).as(run.output()).isZero();
+            assertThat(run.stdout()).contains("Usage:").contains(lesson.file().getFileName().toString());
+        }
+    }
+
+    static void badArgument(Lesson lesson) throws Exception {
+        try (LessonRun run = LessonRun.start(lesson.name(), "--no-such-option")) {
+            assertThat(run.exitCode(PROCESS_LIMIT)).as(run.output()).isEqualTo(2);
+            assertThat(run.stderr()).contains("--no-such-option").contains("Usage:")
+                    .doesNotContain("Exception").doesNotContain("\tat ");
+        }
+    }
+
+    /// `java lessons/NN_Name.java` works for a lesson without //DEPS (with //DEPS it needs JBang).
+    static void sourceLauncher(Lesson lesson) throws Exception {
+        if (lesson.hasDeps()) return;
+        try (LessonRun run = LessonRun.startSource(lesson.file(), "--help")) {
+            assertThat(run.exitCode(PROCESS_LIMIT)).as(run.output()).isZero();
+            assertThat(run.stdout()).contains("Usage:");
+        }
+    }
+
+    /// Feeds the file to jshell snippet by snippet, as `jshell lessons/NN_Name.java` does.
+    static void loadsInJshell(Lesson lesson) {
+        try (JShell jshell = JShell.builder().out(System.out).err(System.err).build()) {
+            // Lessons with //DEPS see their libraries, as JBang's jshell mode gives them.
+            for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+                if (!entry.endsWith("classes")) jshell.addToClasspath(entry);
+            }
+            SourceCodeAnalysis analysis = jshell.sourceCodeAnalysis();
+            String remaining = lesson.source();
+            while (!remaining.isBlank()) {
+                SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(remaining);
+                assertThat(info.completeness().isComplete()).as("a complete snippet at: " + head(remaining)).isTrue();
+                for (SnippetEvent event : jshell.eval(info.source())) {
+                    Snippet snippet = event.snippet();
+                    List<String> errors = jshell.diagnostics(snippet).filter(Diag::isError)
+                            .map(d -> d.getMessage(null)).toList();
+                    assertThat(errors).as("errors in: " + head(snippet.source())).isEmpty();
+                    assertThat(event.status()).as("status of: " + head(snippet.source()))
+                            .isEqualTo(Snippet.Status.VALID);
+                    assertThat(event.exception()).as("exception from: " + head(snippet.source())).isNull();
+                }
+                remaining = info.remaining();
+            }
+        }
+    }
+
+    static String head(String source) {
+        return source.strip().lines().findFirst().orElse("");
+    }
+
+    static void chapter(Lesson lesson) throws IOException {
+        Optional<Path> chapter = lesson.chapter();
+        assertThat(chapter).as("docs/chapters/" + lesson.number() + "-<name>.adoc").isPresent();
+        assertThat(Files.readString(Path.of("docs", "index.adoc")))
+                .contains("include::chapters/" + chapter.get().getFileName() + "[");
+        assertThat(Files.readString(chapter.get())).as("the chapter includes code from its lesson")
+                .contains(lesson.file().getFileName().toString());
+    }
+
+    static void readme(Lesson lesson) throws IOException {
+        String row = Files.readString(Path.of("README.adoc")).lines()
+                .filter(line -> line.contains(lesson.file().getFileName().toString()))
+                .findFirst().orElseThrow(() -> new AssertionError("README.adoc does not name " + lesson.file()));
+        assertThat(row).as("the course map marks a written lesson as written, not coming").doesNotContain("coming");
+    }
+}

@@ -1,0 +1,171 @@
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class PassiveEchoTest {
+    PassiveEcho.Server server;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = PassiveEcho.start(0);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        server.close();
+    }
+
+    @Test
+    void echoesEachLineAndClosesAtEndOfStream() throws IOException {
+        try (var client = new LineClient(server.port())) {
+            assertThat(client.ask("hello")).isEqualTo("hello");
+            assertThat(client.ask("second line")).isEqualTo("second line");
+            client.shutdownOutput();
+            assertThat(client.readLine()).as("the server closes after our end of stream").isNull();
+        }
+    }
+
+    @Test
+    void servesSeveralClientsAtOnce() throws IOException {
+        List<LineClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) clients.add(new LineClient(server.port()));
+            // Every client is connected while the others talk: none waits for another to leave.
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < clients.size(); i++) {
+                    assertThat(clients.get(i).ask("client " + i + " round " + round))
+                            .isEqualTo("client " + i + " round " + round);
+                }
+            }
+        } finally {
+            for (LineClient c : clients) c.close();
+        }
+    }
+
+    @Test
+    void putsALineSentInPiecesBackTogether() throws IOException {
+        try (var client = new LineClient(server.port())) {
+            for (char c : "one byte at a time".toCharArray()) client.send(String.valueOf(c));
+            client.send("\n");
+            assertThat(client.readLine()).isEqualTo("one byte at a time");
+        }
+    }
+
+    @Test
+    void aLastLineWithoutNewlineIsEchoedAfterHalfClose() throws IOException {
+        try (var client = new LineClient(server.port())) {
+            client.send("no newline");
+            client.shutdownOutput();       // we can still read after closing our sending side
+            assertThat(client.readLine()).isEqualTo("no newline");
+            assertThat(client.readLine()).isNull();
+        }
+    }
+
+    @Test
+    void refusesAnOversizeLineAndKeepsServingOthers() throws IOException {
+        try (var bystander = new LineClient(server.port()); var offender = new LineClient(server.port())) {
+            assertThat(bystander.ask("before")).isEqualTo("before");
+            offender.send("x".repeat(PassiveEcho.MAX_LINE + 1000));
+            assertThat(offender.readLine()).startsWith("ERROR").contains("longer than 8192 bytes");
+            assertThat(offender.readLine()).as("closed after the error").isNull();
+            assertThat(bystander.ask("after")).isEqualTo("after");
+        }
+    }
+
+    @Test
+    void aLineOfExactlyTheMaximumIsAccepted() throws IOException {
+        try (var client = new LineClient(server.port())) {
+            String longest = "y".repeat(PassiveEcho.MAX_LINE);
+            assertThat(client.ask(longest)).isEqualTo(longest);
+        }
+    }
+
+    @Test
+    void survivesAClientThatResetsMidLine() throws IOException {
+        try (var bystander = new LineClient(server.port())) {
+            var vanishing = new LineClient(server.port());
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.connections().size() == 2);
+            vanishing.send("half a li");
+            vanishing.reset();
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.connections().size() == 1);
+            assertThat(bystander.ask("still here")).isEqualTo("still here");
+        }
+    }
+
+    @Test
+    void readLineReturnsNullOnlyAtEndOfStream() throws IOException {
+        var in = new ByteArrayInputStream("a\r\nb\n\nlast".getBytes(StandardCharsets.UTF_8));
+        assertThat(PassiveEcho.readLine(in, 10)).isEqualTo("a");
+        assertThat(PassiveEcho.readLine(in, 10)).isEqualTo("b");
+        assertThat(PassiveEcho.readLine(in, 10)).isEmpty();
+        assertThat(PassiveEcho.readLine(in, 10)).isEqualTo("last");
+        assertThat(PassiveEcho.readLine(in, 10)).isNull();
+    }
+
+    @Test
+    void readLineStopsReadingAtTheLimit() {
+        var in = new ByteArrayInputStream("0123456789ABCDEF\n".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> PassiveEcho.readLine(in, 10))
+                .isInstanceOf(PassiveEcho.LineTooLongException.class);
+        assertThat(in.available()).as("it read one byte past the limit and no more").isEqualTo(6);
+    }
+
+    @Test
+    void closeStopsListeningAndEndsEveryConnection() throws IOException {
+        int port = server.port();
+        var client = new LineClient(port);
+        assertThat(client.ask("hi")).isEqualTo("hi");
+        server.close();
+        assertThat(client.readLine()).as("our connection is closed by the server").isNull();
+        client.close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !server.acceptor().isAlive());
+        assertThat(server.connections()).isEmpty();
+        assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), port).close())
+                .isInstanceOf(ConnectException.class);
+    }
+
+    @Test
+    void mainPrintsThePortItGotAndEchoes() throws Exception {
+        try (LessonRun run = LessonRun.start("PassiveEcho", "--port", "0")) {
+            int port = run.awaitListeningPort();
+            try (var client = new LineClient(port)) {
+                assertThat(client.ask("through main")).isEqualTo("through main");
+            }
+        }
+    }
+
+    @Test
+    void aPortInUseIsExplainedInOneLine() throws Exception {
+        try (var taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            try (LessonRun run = LessonRun.start("PassiveEcho", "--port", String.valueOf(taken.getLocalPort()))) {
+                assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(1);
+                assertThat(run.stderr().strip().lines()).hasSize(1);
+                assertThat(run.stderr()).contains("already in use").contains("--port 0");
+            }
+        }
+    }
+
+    @Test
+    void aBadPortIsAUsageError() throws Exception {
+        try (LessonRun run = LessonRun.start("PassiveEcho", "--port", "70000")) {
+            assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(2);
+            assertThat(run.stderr()).contains("0 to 65535").contains("Usage:");
+        }
+    }
+}
