@@ -1,18 +1,27 @@
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.Mockito.doThrow;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -123,6 +132,23 @@ class PassiveEchoTest {
         assertThatThrownBy(() -> PassiveEcho.readLine(in, 10))
                 .isInstanceOf(PassiveEcho.LineTooLongException.class);
         assertThat(in.available()).as("it read one byte past the limit and no more").isEqualTo(6);
+    }
+
+    @Test
+    void aWriteThatFailsClosesTheConnectionAndForgetsIt() throws IOException {
+        // A broken pipe halfway through a reply is hard to produce with a real socket on cue.
+        Socket socket = mock(Socket.class);
+        when(socket.getInputStream()).thenReturn(new ByteArrayInputStream("hello\n".getBytes(StandardCharsets.UTF_8)));
+        OutputStream brokenPipe = mock(OutputStream.class);
+        doThrow(new SocketException("Broken pipe")).when(brokenPipe).write(any(byte[].class));
+        when(socket.getOutputStream()).thenReturn(brokenPipe);
+        Set<Socket> connections = ConcurrentHashMap.newKeySet();
+        connections.add(socket);
+
+        PassiveEcho.serve(socket, connections);
+
+        verify(socket).close();
+        assertThat(connections).isEmpty();
     }
 
     @Test
