@@ -149,53 +149,46 @@ class UdpEcho {
     }
 
     static void log(String format, Object... args) {
-        System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    record Options(boolean client, String host, int port, int buffer) {}
-
     public static void main(String[] args) throws Exception {
-        Options options = parse(args);
-        if (options.client()) {
-            var keyboard = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            runClient(new InetSocketAddress(options.host(), options.port()), options.buffer(), keyboard);
-            return;
-        }
-        try (Server server = start(options.port())) {
-            log("listening on %s:%d (UDP); try: nc -u %s %d", server.socket().getLocalAddress().getHostAddress(),
-                    server.port(), server.socket().getLocalAddress().getHostAddress(), server.port());
-            server.loop().join();
-        } catch (BindException e) {
-            System.err.printf("UDP port %d is already in use (%s). Is another lesson still running? "
-                    + "Stop it, or choose another port: --port 0 picks a free one.%n", options.port(), e.getMessage());
-            System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot receive on UDP port " + options.port() + ": " + e.getMessage());
-            System.exit(1);
-        }
-    }
-
-    /// Reads the options. Anything else is a mistake: say what, print usage, exit 2.
-    static Options parse(String[] args) {
-        var options = new Options(false, "127.0.0.1", DEFAULT_PORT, MAX_DATAGRAM);
+        // Read the options. Anything else is a mistake: say what, print usage, exit 2.
+        boolean client = false;
+        String host = "127.0.0.1";
+        int port = DEFAULT_PORT;
+        int buffer = MAX_DATAGRAM;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help", "-h" -> {
                     System.out.print(USAGE);
                     System.exit(0);
                 }
-                case "--client" -> options = new Options(true, options.host(), options.port(), options.buffer());
-                case "--host" -> options = new Options(options.client(), value(args, ++i, "--host"),
-                        options.port(), options.buffer());
-                case "--port" -> options = new Options(options.client(), options.host(),
-                        number(value(args, ++i, "--port"), 0, 65_535), options.buffer());
-                case "--buffer" -> options = new Options(options.client(), options.host(), options.port(),
-                        number(value(args, ++i, "--buffer"), 1, 65_507));
+                case "--client" -> client = true;
+                case "--host" -> host = value(args, ++i, "--host");
+                case "--port" -> port = number(value(args, ++i, "--port"), 0, 65_535);
+                case "--buffer" -> buffer = number(value(args, ++i, "--buffer"), 1, 65_507);
                 default -> usageError("unknown argument: " + args[i]);
             }
         }
-        return options;
+        if (client) {
+            runClient(new InetSocketAddress(host, port), buffer,
+                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+            return;
+        }
+        try (Server server = start(port)) {
+            String address = server.socket().getLocalAddress().getHostAddress();
+            log("listening on %s:%d (UDP); try: nc -u %s %d", address, server.port(), address, server.port());
+            server.loop().join();
+        } catch (BindException e) {
+            System.err.printf("UDP port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        } catch (SocketException e) {
+            System.err.println("Cannot receive on UDP port " + port + ": " + e.getMessage());
+            System.exit(1);
+        }
     }
 
     static String value(String[] args, int i, String option) {

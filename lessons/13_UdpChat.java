@@ -114,7 +114,7 @@ class UdpChat {
                     case "/quit", "exit" -> leave(socket, peers, from);
                     case "/join", "" -> { }                 // heard from, nothing to relay
                     default -> {
-                        log("%s says \"%s\"; relaying to %d others", from, text, peers.size() - 1);
+                        log("%s says \"%s\"; relaying it to %d peer(s)", from, text, peers.size() - 1);
                         relay(socket, peers, from, name(from) + ": " + text);
                     }
                 }
@@ -128,15 +128,15 @@ class UdpChat {
     }
 
     static void welcome(DatagramSocket socket, Map<SocketAddress, Peer> peers, SocketAddress peer) {
-        log("new peer %s; %d peers now", peer, peers.size());
-        send(socket, peer, "* welcome, " + name(peer) + "; " + (peers.size() - 1) + " others here; /quit leaves",
+        log("new peer %s; peers now: %d", peer, peers.size());
+        send(socket, peer, "* welcome, " + name(peer) + "; others here: " + (peers.size() - 1) + "; /quit leaves",
                 peers.get(peer).endsLines());
         relay(socket, peers, peer, "* " + name(peer) + " joined");
     }
 
     static void leave(DatagramSocket socket, Map<SocketAddress, Peer> peers, SocketAddress peer) {
         Peer gone = peers.remove(peer);
-        log("%s left; %d peers now", peer, peers.size());
+        log("%s left; peers now: %d", peer, peers.size());
         send(socket, peer, "* bye", gone.endsLines());
         relay(socket, peers, peer, "* " + name(peer) + " left");
     }
@@ -233,54 +233,47 @@ class UdpChat {
     // end::client[]
 
     static void log(String format, Object... args) {
-        System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    record Options(boolean client, String host, int port, Duration silence) {}
-
     public static void main(String[] args) throws Exception {
-        Options options = parse(args);
-        if (options.client()) {
-            var keyboard = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            runClient(new InetSocketAddress(options.host(), options.port()), keyboard);
-            return;
-        }
-        try (Server server = start(options.port(), options.silence(), InstantSource.system())) {
-            String host = server.socket().getLocalAddress().getHostAddress();
-            log("listening on %s:%d (UDP); forgetting peers silent for %d s; join: nc -u %s %d",
-                    host, server.port(), options.silence().toSeconds(), host, server.port());
-            server.loop().join();
-        } catch (BindException e) {
-            System.err.printf("UDP port %d is already in use (%s). Is another lesson still running? "
-                    + "Stop it, or choose another port: --port 0 picks a free one.%n", options.port(), e.getMessage());
-            System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot receive on UDP port " + options.port() + ": " + e.getMessage());
-            System.exit(1);
-        }
-    }
-
-    /// Reads the options. Anything else is a mistake: say what, print usage, exit 2.
-    static Options parse(String[] args) {
-        var options = new Options(false, "127.0.0.1", DEFAULT_PORT, DEFAULT_SILENCE);
+        // Read the options. Anything else is a mistake: say what, print usage, exit 2.
+        boolean client = false;
+        String host = "127.0.0.1";
+        int port = DEFAULT_PORT;
+        Duration silence = DEFAULT_SILENCE;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help", "-h" -> {
                     System.out.print(USAGE);
                     System.exit(0);
                 }
-                case "--client" -> options = new Options(true, options.host(), options.port(), options.silence());
-                case "--host" -> options = new Options(options.client(), value(args, ++i, "--host"),
-                        options.port(), options.silence());
-                case "--port" -> options = new Options(options.client(), options.host(),
-                        number(value(args, ++i, "--port"), 0, 65_535), options.silence());
-                case "--silence" -> options = new Options(options.client(), options.host(), options.port(),
-                        Duration.ofSeconds(number(value(args, ++i, "--silence"), 1, 86_400)));
+                case "--client" -> client = true;
+                case "--host" -> host = value(args, ++i, "--host");
+                case "--port" -> port = number(value(args, ++i, "--port"), 0, 65_535);
+                case "--silence" -> silence = Duration.ofSeconds(number(value(args, ++i, "--silence"), 1, 86_400));
                 default -> usageError("unknown argument: " + args[i]);
             }
         }
-        return options;
+        if (client) {
+            runClient(new InetSocketAddress(host, port),
+                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+            return;
+        }
+        try (Server server = start(port, silence, InstantSource.system())) {
+            String address = server.socket().getLocalAddress().getHostAddress();
+            log("listening on %s:%d (UDP); forgetting peers silent for %d s; join: nc -u %s %d",
+                    address, server.port(), silence.toSeconds(), address, server.port());
+            server.loop().join();
+        } catch (BindException e) {
+            System.err.printf("UDP port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        } catch (SocketException e) {
+            System.err.println("Cannot receive on UDP port " + port + ": " + e.getMessage());
+            System.exit(1);
+        }
     }
 
     static String value(String[] args, int i, String option) {

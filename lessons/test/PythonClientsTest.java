@@ -112,7 +112,7 @@ class PythonClientsTest {
             String relayed = javaPeer.await(": hello from python, 안녕하세요");
             String pythonName = relayed.substring(0, relayed.indexOf(": hello"));
             python.awaitLine(Pattern.compile(Pattern.quote("('127.0.0.1', " + chat.port() + ") * welcome, "
-                    + pythonName + "; 1 others here")), WAIT);
+                    + pythonName + "; others here: 1")), WAIT);
 
             javaPeer.say("hello from java");
             python.awaitLine(Pattern.compile(Pattern.quote("('127.0.0.1', " + chat.port() + ") "

@@ -132,7 +132,7 @@ class UdpChatTest {
         ChatPeer first = join();
         ChatPeer second = join();
         assertThat(first.await("joined")).isEqualTo("* " + second.name() + " joined");
-        assertThat(second.received).containsExactly("* welcome, " + second.name() + "; 1 others here; /quit leaves");
+        assertThat(second.received).containsExactly("* welcome, " + second.name() + "; others here: 1; /quit leaves");
     }
 
     @ParameterizedTest
