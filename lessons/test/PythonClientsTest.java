@@ -122,7 +122,8 @@ class PythonClientsTest {
             keyboard.flush();
             assertThat(javaPeer.await("left")).isEqualTo("* " + pythonName + " left");
             assertThat(chat.peers()).containsExactly(javaPeer.address());
-            python.awaitLine(Pattern.compile(Pattern.quote("* bye")), WAIT);
+            // Whether the seed's client then prints "* bye" and ends depends on a race between its
+            // two threads (see chapter 13); closing the LessonRun ends it in any case.
         }
     }
 }
