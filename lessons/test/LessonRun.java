@@ -45,6 +45,11 @@ final class LessonRun implements AutoCloseable {
         return new LessonRun(new ProcessBuilder(command).start());
     }
 
+    /// Runs any other program, for example python3, collecting its output in the same way.
+    static LessonRun startProcess(ProcessBuilder builder) throws IOException {
+        return new LessonRun(builder.start());
+    }
+
     static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }

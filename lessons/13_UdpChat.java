@@ -1,0 +1,300 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.BindException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.LocalTime;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/// Lesson 13 · UDP chat — the server knows its peers only from the datagrams they send, and relays.
+///
+/// Run it: `./jbang lessons/13_UdpChat.java [--port 1234] [--silence SECONDS]`; join it:
+/// `./jbang lessons/13_UdpChat.java --client` or `nc -u 127.0.0.1 1234`.
+/// Read: docs/chapters/13-udp-chat.adoc
+class UdpChat {
+    static final int DEFAULT_PORT = 1234;
+    /// The longest message the server relays, in bytes: with its sender's name in front it still
+    /// fits the 1024 bytes that the seed's Python client reads.
+    static final int MAX_MESSAGE = 960;
+    static final int MAX_DATAGRAM = 1024;
+    static final Duration DEFAULT_SILENCE = Duration.ofMinutes(5);
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/13_UdpChat.java [--port N] [--silence SECONDS] [--help]
+                   ./jbang lessons/13_UdpChat.java --client [--host H] [--port N]
+
+            A UDP chat server. It has no connections: a peer is an address and port it has
+            received a datagram from. Each message is relayed to every other peer. /quit (or
+            exit) leaves; a peer silent for longer than --silence is forgotten.
+
+              --port N      the UDP port (default %d; 0 = any free port)
+              --silence S   forget a peer after S seconds without a datagram (default %d)
+              --client      be a client: send what you type, print what arrives
+              --host H      the server's host, for --client (default 127.0.0.1)
+              --help        print this help and exit
+
+            Then, in other terminals:  ./jbang lessons/13_UdpChat.java --client
+                                  or:  nc -u 127.0.0.1 1234
+            """.formatted(DEFAULT_PORT, DEFAULT_SILENCE.toSeconds());
+
+    /// What the server knows of a peer: when it last heard from it, and whether it ends its
+    /// datagrams with a newline (as `nc` does), so that what it receives looks the same way.
+    record Peer(Instant lastHeard, boolean endsLines) {}
+
+    /// A running server: its port, its peers, and `close()` to stop it.
+    record Server(DatagramSocket socket, Map<SocketAddress, Peer> peerTable, Thread loop) implements AutoCloseable {
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        Set<SocketAddress> peers() {
+            return Set.copyOf(peerTable.keySet());
+        }
+
+        @Override
+        public void close() {
+            socket.close();
+        }
+    }
+
+    static Server start(int port) throws SocketException {
+        return start(port, DEFAULT_SILENCE, InstantSource.system());
+    }
+
+    // tag::start[]
+    static Server start(int port, Duration silence, InstantSource clock) throws SocketException {
+        var socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        // Wake from receive() now and then even when nobody talks, to forget the silent.
+        socket.setSoTimeout(Math.clamp(silence.toMillis() / 4, 10, 1_000));
+        Map<SocketAddress, Peer> peers = new ConcurrentHashMap<>();
+        Thread loop = Thread.ofPlatform().name("udp-chat")
+                .start(() -> serve(socket, peers, silence, clock));
+        return new Server(socket, peers, loop);
+    }
+    // end::start[]
+
+    // tag::serve[]
+    static void serve(DatagramSocket socket, Map<SocketAddress, Peer> peers, Duration silence, InstantSource clock) {
+        byte[] buffer = new byte[MAX_MESSAGE + 1];          // one byte more than we relay: see lesson 12
+        while (!socket.isClosed()) {
+            try {
+                forgetSilent(socket, peers, silence, clock.instant());
+                var packet = new DatagramPacket(buffer, buffer.length);
+                socket.receive(packet);
+                SocketAddress from = packet.getSocketAddress();
+                if (packet.getLength() > MAX_MESSAGE) {
+                    log("%s sent more than %d bytes; refused", from, MAX_MESSAGE);
+                    send(socket, from, "* refused: a message is at most " + MAX_MESSAGE + " bytes", false);
+                    continue;
+                }
+                String raw = new String(buffer, 0, packet.getLength(), StandardCharsets.UTF_8);
+                boolean endsLines = raw.endsWith("\n");
+                String text = raw.strip();
+                // Whoever sends us a datagram is a peer from now on: that is the only way we learn of it.
+                Peer known = peers.put(from, new Peer(clock.instant(), endsLines));
+                if (known == null) welcome(socket, peers, from);
+                switch (text) {
+                    case "/quit", "exit" -> leave(socket, peers, from);
+                    case "/join", "" -> { }                 // heard from, nothing to relay
+                    default -> {
+                        log("%s says \"%s\"; relaying it to %d peer(s)", from, text, peers.size() - 1);
+                        relay(socket, peers, from, name(from) + ": " + text);
+                    }
+                }
+            } catch (SocketTimeoutException e) {
+                // Nobody spoke for a while: loop round to forget the silent.
+            } catch (IOException e) {
+                if (!socket.isClosed()) log("receive failed: %s", e.getMessage());
+            }
+        }
+        log("socket closed; the chat is over");
+    }
+
+    static void welcome(DatagramSocket socket, Map<SocketAddress, Peer> peers, SocketAddress peer) {
+        log("new peer %s; peers now: %d", peer, peers.size());
+        send(socket, peer, "* welcome, " + name(peer) + "; others here: " + (peers.size() - 1) + "; /quit leaves",
+                peers.get(peer).endsLines());
+        relay(socket, peers, peer, "* " + name(peer) + " joined");
+    }
+
+    static void leave(DatagramSocket socket, Map<SocketAddress, Peer> peers, SocketAddress peer) {
+        Peer gone = peers.remove(peer);
+        log("%s left; peers now: %d", peer, peers.size());
+        send(socket, peer, "* bye", gone.endsLines());
+        relay(socket, peers, peer, "* " + name(peer) + " left");
+    }
+    // end::serve[]
+
+    // tag::forget[]
+    /// UDP never tells a server that a peer has gone: a peer that stops talking is forgotten.
+    static void forgetSilent(DatagramSocket socket, Map<SocketAddress, Peer> peers, Duration silence, Instant now) {
+        for (var entry : peers.entrySet()) {
+            if (entry.getValue().lastHeard().plus(silence).isBefore(now)) {
+                SocketAddress peer = entry.getKey();
+                peers.remove(peer);
+                log("forgot %s: silent for more than %d s", peer, silence.toSeconds());
+                send(socket, peer, "* you were silent for more than " + silence.toSeconds()
+                        + " s and are forgotten; say something to join again", entry.getValue().endsLines());
+                relay(socket, peers, peer, "* " + name(peer) + " was forgotten (silent too long)");
+            }
+        }
+    }
+    // end::forget[]
+
+    // tag::relay[]
+    /// Sends `text` to every known peer except `from`: the sender never gets its own message back.
+    static void relay(DatagramSocket socket, Map<SocketAddress, Peer> peers, SocketAddress from, String text) {
+        peers.forEach((peer, state) -> {
+            if (!peer.equals(from)) send(socket, peer, text, state.endsLines());
+        });
+    }
+
+    static void send(DatagramSocket socket, SocketAddress to, String text, boolean endsLines) {
+        byte[] bytes = (endsLines ? text + "\n" : text).getBytes(StandardCharsets.UTF_8);
+        try {
+            socket.send(new DatagramPacket(bytes, bytes.length, to));   // no reply, no guarantee
+        } catch (IOException e) {
+            log("could not send to %s: %s", to, e.getMessage());
+        }
+    }
+    // end::relay[]
+
+    static String name(SocketAddress address) {
+        return address instanceof InetSocketAddress a ? a.getAddress().getHostAddress() + ":" + a.getPort()
+                : address.toString();
+    }
+
+    // tag::client[]
+    /// A chat client: a socket connected to the server, and a thread that prints what arrives.
+    record Client(DatagramSocket socket, Thread receiver) implements AutoCloseable {
+        static Client join(InetSocketAddress server, Consumer<String> display) throws IOException {
+            var socket = new DatagramSocket();
+            socket.connect(server);                  // only the server's datagrams reach us
+            Thread receiver = Thread.ofPlatform().name("receiver").daemon()
+                    .start(() -> receiveLoop(socket, display));
+            var client = new Client(socket, receiver);
+            client.say("/join");
+            return client;
+        }
+
+        void say(String text) throws IOException {
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            socket.send(new DatagramPacket(bytes, bytes.length));
+        }
+
+        static void receiveLoop(DatagramSocket socket, Consumer<String> display) {
+            byte[] buffer = new byte[MAX_DATAGRAM];
+            while (!socket.isClosed()) {
+                try {
+                    var packet = new DatagramPacket(buffer, buffer.length);
+                    socket.receive(packet);          // this thread waits here while main waits for the keyboard
+                    display.accept(new String(buffer, 0, packet.getLength(), StandardCharsets.UTF_8).strip());
+                } catch (PortUnreachableException e) {
+                    display.accept("! nothing receives on " + socket.getRemoteSocketAddress() + ": is the server running?");
+                } catch (IOException e) {
+                    if (!socket.isClosed()) display.accept("! receive failed: " + e.getMessage());
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            socket.close();                          // the receiver's receive() throws and its loop ends
+        }
+    }
+
+    static void runClient(InetSocketAddress server, BufferedReader keyboard) throws IOException {
+        try (var client = Client.join(server, text -> log("%s", text))) {
+            log("joined %s from %s; type messages, /quit leaves", server, client.socket().getLocalSocketAddress());
+            String line;
+            do {
+                line = keyboard.readLine();          // main waits here; the receiver prints meanwhile
+                client.say(line == null ? "/quit" : line);
+            } while (line != null && !line.strip().equals("/quit") && !line.strip().equals("exit"));
+        }
+    }
+    // end::client[]
+
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    public static void main(String[] args) throws Exception {
+        // Read the options. Anything else is a mistake: say what, print usage, exit 2.
+        boolean client = false;
+        String host = "127.0.0.1";
+        int port = DEFAULT_PORT;
+        Duration silence = DEFAULT_SILENCE;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--help", "-h" -> {
+                    System.out.print(USAGE);
+                    System.exit(0);
+                }
+                case "--client" -> client = true;
+                case "--host" -> host = value(args, ++i, "--host");
+                case "--port" -> port = number(value(args, ++i, "--port"), 0, 65_535);
+                case "--silence" -> silence = Duration.ofSeconds(number(value(args, ++i, "--silence"), 1, 86_400));
+                default -> usageError("unknown argument: " + args[i]);
+            }
+        }
+        if (client) {
+            runClient(new InetSocketAddress(host, port),
+                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+            return;
+        }
+        try (Server server = start(port, silence, InstantSource.system())) {
+            String address = server.socket().getLocalAddress().getHostAddress();
+            log("listening on %s:%d (UDP); forgetting peers silent for %d s; join: nc -u %s %d",
+                    address, server.port(), silence.toSeconds(), address, server.port());
+            server.loop().join();
+        } catch (BindException e) {
+            System.err.printf("UDP port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        } catch (SocketException e) {
+            System.err.println("Cannot receive on UDP port " + port + ": " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    static String value(String[] args, int i, String option) {
+        if (i >= args.length) usageError(option + " needs a value");
+        return args[i];
+    }
+
+    static int number(String text, int min, int max) {
+        try {
+            int n = Integer.parseInt(text);
+            if (n >= min && n <= max) return n;
+        } catch (NumberFormatException e) {
+            // Fall through to the message below.
+        }
+        usageError("expected a number from " + min + " to " + max + ", not " + text);
+        return -1;
+    }
+
+    static void usageError(String problem) {
+        System.err.println("error: " + problem);
+        System.err.print(USAGE);
+        System.exit(2);
+    }
+}
