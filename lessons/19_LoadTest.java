@@ -4,6 +4,7 @@
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -65,7 +66,7 @@ class LoadTest {
     /// Everything one run found. Latencies in microseconds; `sent == replies + errors` always holds.
     record Report(Target target, Settings settings, int connected, int refused, long readyMillis,
                   long sent, long replies, long errors, long measured, double seconds,
-                  long p50, long p90, long p99, long p999, long max, int starved) {
+                  long p50, long p90, long p99, long p999, long max, int starved, double cpuSeconds) {
         double messagesPerSecond() {
             return measured / seconds;
         }
@@ -74,14 +75,20 @@ class LoadTest {
             return messagesPerSecond() * settings.size();
         }
 
+        /// The share of one CPU this load generator used while measuring: near 100 %, it was the
+        /// bottleneck (with one load thread), not the server.
+        double cpuPercent() {
+            return 100 * cpuSeconds / seconds / settings.threads();
+        }
+
         String toJson() {
             return String.format(Locale.ROOT, "{\"target\":\"%s\",\"connections\":%d,\"size\":%d,"
                     + "\"connected\":%d,\"refused\":%d,\"readyMillis\":%d,\"sent\":%d,\"replies\":%d,"
                     + "\"errors\":%d,\"measured\":%d,\"seconds\":%.3f,\"msgsPerSecond\":%.1f,"
                     + "\"bytesPerSecond\":%.1f,\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d,\"max\":%d,"
-                    + "\"starved\":%d}", target.name(), settings.connections(), settings.size(), connected,
+                    + "\"starved\":%d,\"loadCpuPercent\":%.1f}", target.name(), settings.connections(), settings.size(), connected,
                     refused, readyMillis, sent, replies, errors, measured, seconds, messagesPerSecond(),
-                    bytesPerSecond(), p50, p90, p99, p999, max, starved);
+                    bytesPerSecond(), p50, p90, p99, p999, max, starved, cpuPercent());
         }
     }
 
@@ -343,10 +350,12 @@ class LoadTest {
 
         run.phase = WARMUP;
         tick(run, settings.warmup(), "warm-up", progress);
+        long cpuBefore = cpuNanos();
         run.measureStart = System.nanoTime();
         run.phase = MEASURE;
         tick(run, settings.duration(), "measuring", progress);
         run.measureEnd = System.nanoTime();
+        double cpuSeconds = (cpuNanos() - cpuBefore) / 1e9;
         run.phase = DRAIN;                              // no new messages; wait for the replies in flight
         long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
         while (run.outstanding.sum() > 0 && System.nanoTime() < drainDeadline) TimeUnit.MILLISECONDS.sleep(5);
@@ -368,9 +377,15 @@ class LoadTest {
         double seconds = (run.measureEnd - run.measureStart) / 1e9;
         return new Report(target, settings, connected, refused, readyMillis, sent, replies, errors, measured,
                 seconds, all.getValueAtPercentile(50), all.getValueAtPercentile(90),
-                all.getValueAtPercentile(99), all.getValueAtPercentile(99.9), all.getMaxValue(), starved);
+                all.getValueAtPercentile(99), all.getValueAtPercentile(99.9), all.getMaxValue(), starved, cpuSeconds);
     }
     // end::run[]
+
+    /// CPU time this whole process has used so far: the load threads, and this one ticking the clock.
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
 
     static boolean allReady(Run run, List<Worker> workers) {
         if (!workers.stream().allMatch(w -> w.connectedAll)) return false;
@@ -393,12 +408,13 @@ class LoadTest {
     }
 
     static void printTable(List<Report> reports, PrintStream out) {
-        out.printf("%-16s %6s %12s %9s %8s %8s %8s %8s %8s %7s %7s %7s%n", "target", "conns", "msgs/s",
-                "MB/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "refused", "starved");
+        out.printf("%-16s %6s %12s %9s %8s %8s %8s %8s %8s %7s %7s %7s %6s%n", "target", "conns", "msgs/s",
+                "MB/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "refused", "starved",
+                "load CPU");
         for (Report r : reports) {
-            out.printf(Locale.ROOT, "%-16s %6d %,12.0f %9.2f %8d %8d %8d %8d %8d %7d %7d %7d%n", r.target().name(),
-                    r.settings().connections(), r.messagesPerSecond(), r.bytesPerSecond() / 1e6, r.p50(), r.p90(),
-                    r.p99(), r.p999(), r.max(), r.errors(), r.refused(), r.starved());
+            out.printf(Locale.ROOT, "%-16s %6d %,12.0f %9.2f %8d %8d %8d %8d %8d %7d %7d %7d %7.0f%%%n",
+                    r.target().name(), r.settings().connections(), r.messagesPerSecond(), r.bytesPerSecond() / 1e6,
+                    r.p50(), r.p90(), r.p99(), r.p999(), r.max(), r.errors(), r.refused(), r.starved(), r.cpuPercent());
         }
     }
 
