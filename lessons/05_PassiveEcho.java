@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,13 +27,17 @@ class PassiveEcho {
     /// The longest line the server accepts, in bytes, not counting the newline.
     static final int MAX_LINE = 8192;
 
+    /// When set, the per-line narration is left out: printing costs more than echoing.
+    static volatile boolean quiet;
+
     static final String USAGE = """
-            Usage: ./jbang lessons/05_PassiveEcho.java [--port N] [--help]
+            Usage: ./jbang lessons/05_PassiveEcho.java [--port N] [--quiet] [--help]
 
             A line echo server in passive mode: each connection's handler calls read
             for the next line itself, echoes it, and sees the client's close as end of stream.
 
               --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --quiet    narrate connections only, not every line (for measuring, lesson 19)
               --help     print this help and exit
 
             Then, in another terminal:  nc localhost 1234
@@ -99,17 +104,18 @@ class PassiveEcho {
     }
 
     static void echoLines(Socket client) throws IOException {
-        InputStream in = client.getInputStream();
+        // Buffer what we read: one read() call to the kernel fetches as many bytes as have arrived.
+        InputStream in = new BufferedInputStream(client.getInputStream());
         OutputStream out = client.getOutputStream();
         while (true) {
-            log("waiting in read() for a line");
+            if (!quiet) log("waiting in read() for a line");
             // Passive mode: nothing is handed to us; we ask for the next line and wait for it.
             String line = readLine(in, MAX_LINE);
             if (line == null) {
                 log("end of stream: the client closed its side; closing ours");
                 return;
             }
-            log("read \"%s\"; echoing it", line);
+            if (!quiet) log("read \"%s\"; echoing it", line);
             out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
         }
@@ -123,7 +129,7 @@ class PassiveEcho {
     static String readLine(InputStream in, int max) throws IOException {
         var line = new ByteArrayOutputStream();
         while (true) {
-            int b = in.read();                      // a single byte: a BufferedInputStream would batch these
+            int b = in.read();                      // one byte, from the buffer in front of the socket
             if (b == -1) {
                 return line.size() == 0 ? null : text(line);
             }
@@ -165,7 +171,7 @@ class PassiveEcho {
     }
 
     static void log(String format, Object... args) {
-        System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
@@ -194,6 +200,7 @@ class PassiveEcho {
                     System.out.print(USAGE);
                     System.exit(0);
                 }
+                case "--quiet" -> quiet = true;
                 case "--port" -> {
                     if (i + 1 == args.length) usageError("--port needs a number");
                     port = parseNumber(args[++i]);
