@@ -157,7 +157,6 @@ class SocketsVsPorts {
     }
     // end::names[]
 
-    // tag::tour[]
     static void tour(Server server) throws IOException {
         try (var other = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             log("another socket bound to port 0: the kernel chose port %d", other.getLocalPort());
@@ -173,10 +172,10 @@ class SocketsVsPorts {
         Optional<PortRange> ephemeral = ephemeralRange();
         log(ephemeral.map(r -> "ephemeral range (" + EPHEMERAL_RANGE + "): " + r)
                 .orElse("ephemeral range: " + EPHEMERAL_RANGE + " cannot be read here (not Linux?)"));
-        log("server port %d: %s", server.port(), PortClass.of(server.port()));
+        log("server port %d: IANA class %s", server.port(), PortClass.of(server.port()));
         for (Connection c : connections) {
             int port = c.client().getLocalPort();
-            log("client port %d: %s%s", port, PortClass.of(port), ephemeral
+            log("client port %d: IANA class %s%s", port, PortClass.of(port), ephemeral
                     .map(r -> r.contains(port) ? ", inside the ephemeral range" : ", OUTSIDE the ephemeral range")
                     .orElse(""));
         }
@@ -192,7 +191,6 @@ class SocketsVsPorts {
                     nic.loopback() ? ", loopback" : "", nic.addresses().stream().map(InetAddress::getHostAddress).toList());
         }
     }
-    // end::tour[]
 
     static String ownName() {
         try {
@@ -209,7 +207,7 @@ class SocketsVsPorts {
                 Socket accepted = server.listener().accept();
                 log("accepted a new connection: %s (client port %d: %s)", FourTuple.of(accepted),
                         accepted.getPort(), PortClass.of(accepted.getPort()));
-                Thread.ofVirtual().start(() -> holdUntilClosed(accepted));
+                Thread.ofVirtual().name("client " + accepted.getPort()).start(() -> holdUntilClosed(accepted));
             } catch (IOException e) {
                 if (!server.listener().isClosed()) log("accept failed: %s", e.getMessage());
             }
