@@ -234,8 +234,7 @@ class SocketsVsPorts {
         try {
             server = listen(port);
         } catch (BindException e) {
-            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
-                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.err.println(explain(port, e));
             System.exit(1);
             return;
         }
@@ -248,6 +247,16 @@ class SocketsVsPorts {
             log("connect with  nc localhost %d  to see your own 4-tuple; Ctrl-C stops", server.port());
             keepAccepting(server);
         }
+    }
+
+    /// One line for a learner: a port below 1024 needs privileges; any other failure is a port in use.
+    static String explain(int port, BindException e) {
+        if (port != 0 && PortClass.of(port) == PortClass.WELL_KNOWN && "Permission denied".equals(e.getMessage())) {
+            return "Port %d is a well-known port (0-1023): binding it needs privileges. "
+                    .formatted(port) + "Choose a port above 1023, or --port 0 for any free one.";
+        }
+        return ("Port %d is already in use (%s). Is another lesson still running? "
+                + "Stop it, or choose another port: --port 0 picks a free one.").formatted(port, e.getMessage());
     }
 
     /// Reads `--port N` and `--help`. Anything else is a mistake: say what, print usage, exit 2.

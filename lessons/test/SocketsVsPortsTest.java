@@ -3,6 +3,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -156,6 +157,14 @@ class SocketsVsPortsTest {
                 assertThat(run.stderr()).contains("already in use").contains("--port 0");
             }
         }
+    }
+
+    @Test
+    void aWellKnownPortRefusedForLackOfPrivilegeIsExplainedAsSuch() {
+        assertThat(SocketsVsPorts.explain(80, new BindException("Permission denied")))
+                .contains("well-known").contains("needs privileges").contains("--port 0");
+        assertThat(SocketsVsPorts.explain(4000, new BindException("Address already in use")))
+                .contains("already in use").contains("--port 0");
     }
 
     @Test
