@@ -129,8 +129,8 @@ class SocketsVsPorts {
 
     static Optional<PortRange> readPortRange(Path file) {
         try {
-            // Read whole lines: a sysctl file answers only a read that starts at offset 0, and
-            // Files.readString, trusting the size /proc reports (0), gets just "3" of "32768 60999".
+            // Read through a buffer: a sysctl file gives its value to the first read() only, however
+            // little it asked for. Files.readString got just "3" of "32768 60999" here.
             String[] numbers = Files.readAllLines(file).getFirst().strip().split("\\s+");
             return Optional.of(new PortRange(Integer.parseInt(numbers[0]), Integer.parseInt(numbers[1])));
         } catch (IOException | RuntimeException e) {
