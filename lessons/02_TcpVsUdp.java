@@ -1,0 +1,270 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.util.List;
+
+/// Lesson 02 · TCP vs UDP — TCP carries a stream of bytes with no boundaries; UDP carries datagrams, whole or not at all.
+///
+/// Run it: `./jbang lessons/02_TcpVsUdp.java [--port 1234]`; it shows each difference on loopback and exits.
+/// Read: docs/chapters/02-tcp-vs-udp.adoc
+class TcpVsUdp {
+    static final int DEFAULT_PORT = 1234;
+    static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    /// No read, receive or connect in this lesson waits longer than this.
+    static final int TIMEOUT_MS = 5_000;
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/02_TcpVsUdp.java [--port N] [--help]
+
+            Shows, live on loopback, how a TCP byte stream and UDP datagrams differ:
+            boundaries, truncation, and what happens when nobody is listening.
+
+              --port N   the TCP port, and the UDP port with the same number, to use
+                         (default %d; 0 picks a free one)
+              --help     print this help and exit
+            """.formatted(DEFAULT_PORT);
+
+    // tag::tcp[]
+    /// A TCP connection with both ends in this program: a writer and the reader that accept() gave us.
+    record TcpPair(ServerSocket listener, Socket writer, Socket reader) implements AutoCloseable {
+        int port() { return listener.getLocalPort(); }
+
+        @Override
+        public void close() throws IOException {
+            try (listener; writer; reader) { /* closes all three */ }
+        }
+    }
+
+    static TcpPair connectTcp(int port) throws IOException {
+        var listener = new ServerSocket();
+        listener.bind(new InetSocketAddress(LOOPBACK, port));
+        var writer = new Socket(LOOPBACK, listener.getLocalPort());
+        Socket reader = listener.accept();
+        reader.setSoTimeout(TIMEOUT_MS);
+        return new TcpPair(listener, writer, reader);
+    }
+
+    /// Calls write() once for each piece: three pieces are three separate hand-overs to the kernel.
+    static void writeEach(Socket socket, List<String> pieces) throws IOException {
+        for (String piece : pieces) socket.getOutputStream().write(piece.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /// Waits until the kernel holds at least `bytes` unread bytes in the socket's receive buffer.
+    static void awaitBuffered(Socket socket, int bytes) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMillis(TIMEOUT_MS).toNanos();
+        while (socket.getInputStream().available() < bytes) {
+            if (System.nanoTime() > deadline) throw new SocketTimeoutException("the bytes did not arrive");
+            Thread.sleep(1);
+        }
+    }
+
+    /// Calls read() exactly once with a buffer of `size` bytes and returns what that one call got.
+    static String readOnce(Socket socket, int size) throws IOException {
+        byte[] buffer = new byte[size];
+        int n = socket.getInputStream().read(buffer);
+        return n == -1 ? null : new String(buffer, 0, n, StandardCharsets.UTF_8);
+    }
+    // end::tcp[]
+
+    // tag::udp[]
+    /// Two UDP sockets: no connection between them, only addresses.
+    record UdpPair(DatagramSocket sender, DatagramSocket receiver) implements AutoCloseable {
+        @Override
+        public void close() {
+            try (sender; receiver) { /* closes both */ }
+        }
+    }
+
+    static UdpPair udpPair(int port) throws SocketException {
+        var receiver = new DatagramSocket(new InetSocketAddress(LOOPBACK, port));
+        receiver.setSoTimeout(TIMEOUT_MS);
+        return new UdpPair(new DatagramSocket(new InetSocketAddress(LOOPBACK, 0)), receiver);
+    }
+
+    /// Sends each message as its own datagram to the receiver's address.
+    static void sendEach(UdpPair pair, List<String> messages) throws IOException {
+        for (String message : messages) {
+            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+            pair.sender().send(new DatagramPacket(bytes, bytes.length, pair.receiver().getLocalSocketAddress()));
+        }
+    }
+
+    /// Calls receive() exactly once with a buffer of `size` bytes: one datagram, or as much of it as fits.
+    static String receiveOnce(DatagramSocket socket, int size) throws IOException {
+        var packet = new DatagramPacket(new byte[size], size);
+        socket.receive(packet);
+        return new String(packet.getData(), 0, packet.getLength(), StandardCharsets.UTF_8);
+    }
+    // end::udp[]
+
+    // tag::nobody[]
+    record Refusal(IOException error, Duration took) {}
+
+    /// Connects to a port where nothing listens; returns the error and how long it took to come.
+    static Refusal connectWhereNobodyListens() throws IOException {
+        // Bind a TCP socket but never listen(): the port is ours, and nobody accepts on it.
+        try (var bound = new Socket(); var client = new Socket()) {
+            bound.bind(new InetSocketAddress(LOOPBACK, 0));
+            long start = System.nanoTime();
+            try {
+                client.connect(bound.getLocalSocketAddress(), TIMEOUT_MS);
+                return new Refusal(null, Duration.ofNanos(System.nanoTime() - start));
+            } catch (IOException e) {
+                return new Refusal(e, Duration.ofNanos(System.nanoTime() - start));
+            }
+        }
+    }
+
+    /// A UDP port with nobody on it: bind one, note its number, let it go.
+    static int unusedUdpPort() throws SocketException {
+        try (var probe = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+            return probe.getLocalPort();
+        }
+    }
+
+    /// Sends one datagram from an unconnected socket. Returns normally: nobody tells the sender anything.
+    static void sendTo(int port, String message) throws IOException {
+        try (var socket = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+            socket.send(new DatagramPacket(bytes, bytes.length, LOOPBACK, port));
+        }
+    }
+
+    /// The same from a connected socket: the kernel keeps the ICMP "port unreachable" and the next receive throws it.
+    static IOException sendConnectedThenReceive(int port, String message) throws IOException {
+        try (var socket = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+            socket.connect(LOOPBACK, port);
+            socket.setSoTimeout(TIMEOUT_MS);
+            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+            socket.send(new DatagramPacket(bytes, bytes.length));
+            try {
+                socket.receive(new DatagramPacket(new byte[100], 100));
+                return null;
+            } catch (IOException e) {
+                return e;
+            }
+        }
+    }
+    // end::nobody[]
+
+    // tag::show[]
+    static void showStream(TcpPair tcp) throws Exception {
+        List<String> pieces = List.of("one\n", "two\n", "three\n");
+        writeEach(tcp.writer(), pieces);
+        log("TCP: three write() calls returned: %s", pieces.stream().map(TcpVsUdp::quote).toList());
+        awaitBuffered(tcp.reader(), 14);
+        log("TCP: nobody has called read() yet, and the reader's kernel already holds %d bytes",
+                tcp.reader().getInputStream().available());
+        String got = readOnce(tcp.reader(), 1024);
+        log("TCP: ONE read() returned %d bytes: %s. Three writes, one read: no boundaries", got.length(), quote(got));
+        writeEach(tcp.writer(), List.of("0123456789"));
+        awaitBuffered(tcp.reader(), 10);
+        log("TCP: one write of \"0123456789\"; read() with a 4-byte buffer: %s", quote(readOnce(tcp.reader(), 4)));
+        log("TCP: the next read(): %s. Nothing is lost: the rest waits in the kernel",
+                quote(readOnce(tcp.reader(), 1024)));
+    }
+
+    static void showDatagrams(UdpPair udp) throws IOException {
+        sendEach(udp, List.of("one", "two", "three"));
+        log("UDP: sent three datagrams \"one\", \"two\", \"three\" before any receive()");
+        for (int i = 1; i <= 3; i++) {
+            log("UDP: receive() #%d with a 1024-byte buffer: %s", i, quote(receiveOnce(udp.receiver(), 1024)));
+        }
+        sendEach(udp, List.of("0123456789", "next"));
+        log("UDP: sent \"0123456789\" (10 bytes), then \"next\"");
+        log("UDP: receive() with a 4-byte buffer: %s, and no error", quote(receiveOnce(udp.receiver(), 4)));
+        log("UDP: the next receive(): %s. The rest of the first datagram is gone",
+                quote(receiveOnce(udp.receiver(), 1024)));
+    }
+
+    static void showNobodyListening() throws IOException {
+        for (String attempt : List.of("first", "second")) {     // the first one also loads classes
+            Refusal refusal = connectWhereNobodyListens();
+            log("TCP: connect() where nothing listens, %s try: %s \"%s\" after %.3f ms", attempt,
+                    refusal.error().getClass().getSimpleName(), refusal.error().getMessage(),
+                    refusal.took().toNanos() / 1e6);
+        }
+        int port = unusedUdpPort();
+        sendTo(port, "anyone there?");
+        log("UDP: send() to 127.0.0.1:%d where nothing is bound: returned normally, no error", port);
+        IOException later = sendConnectedThenReceive(port, "anyone there?");
+        log("UDP: the same from a connected DatagramSocket: send() returned, then receive() threw %s",
+                later == null ? "nothing" : later.getClass().getSimpleName());
+    }
+    // end::show[]
+
+    static String quote(String text) {
+        return "\"" + text.replace("\n", "\\n") + "\"";
+    }
+
+    static void log(String format, Object... args) {
+        System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    public static void main(String[] args) throws Exception {
+        int port = parsePort(args);
+        try (TcpPair tcp = connectTcp(port); UdpPair udp = udpPair(tcp.port())) {
+            log("TCP: listening on %s:%d; connected %s -> %s", LOOPBACK.getHostAddress(), tcp.port(),
+                    tcp.writer().getLocalSocketAddress(), tcp.reader().getLocalSocketAddress());
+            log("UDP: bound %s, the same number: a UDP port is not a TCP port", udp.receiver().getLocalSocketAddress());
+            showStream(tcp);
+            showDatagrams(udp);
+            showNobodyListening();
+            log("TCP's \"reliable\": bytes reach the peer's kernel in order, once, or you get an error."
+                    + " Not: the peer's program has read them");
+        } catch (BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /// Reads `--port N` and `--help`. Anything else is a mistake: say what, print usage, exit 2.
+    static int parsePort(String[] args) {
+        int port = DEFAULT_PORT;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--help", "-h" -> {
+                    System.out.print(USAGE);
+                    System.exit(0);
+                }
+                case "--port" -> {
+                    if (i + 1 == args.length) usageError("--port needs a number");
+                    port = parseNumber(args[++i]);
+                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
+                }
+                default -> usageError("unknown argument: " + args[i]);
+            }
+        }
+        return port;
+    }
+
+    static int parseNumber(String text) {
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            usageError("not a number: " + text);
+            return -1;
+        }
+    }
+
+    static void usageError(String problem) {
+        System.err.println("error: " + problem);
+        System.err.print(USAGE);
+        System.exit(2);
+    }
+}
