@@ -168,7 +168,7 @@ class PooledServer {
         while (!server.listener.isClosed()) {
             Socket client;
             try {
-                log("waiting in accept() with the other acceptors");
+                log("waiting in accept()");
                 client = server.listener.accept();
             } catch (IOException e) {
                 if (!server.listener.isClosed()) log("accept failed: %s", e.getMessage());
@@ -290,10 +290,10 @@ class PooledServer {
     public static void main(String[] args) throws Exception {
         Config config = parse(args);
         try (Server server = start(config)) {
-            log("listening on %s:%d (%d workers, queue of %d, %d acceptors%s); try: nc localhost %d",
+            log("listening on %s:%d (workers: %d, queue: %d, acceptors: %d%s); try: nc localhost %d",
                     server.listener.getInetAddress().getHostAddress(), server.port(), config.workers(),
                     config.queue(), config.acceptors(),
-                    config.crashEvery() > 0 ? ", each crashing after " + config.crashEvery() + " connections" : "",
+                    config.crashEvery() > 0 ? ", each dies after " + config.crashEvery() + " connections" : "",
                     server.port());
             server.supervisor.join();
         } catch (BindException e) {
