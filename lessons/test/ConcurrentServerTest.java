@@ -9,7 +9,9 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -56,7 +58,10 @@ class ConcurrentServerTest {
         for (int i = 0; i < count; i++) connect();
         // Every connection has its own handler thread, all alive at once...
         await().atMost(PROMPTLY).until(() -> server.connections().size() == count);
-        // ...and none of them is a platform thread: the JVM's platform thread count barely moved.
+        // ...and none of them is a platform thread: no platform thread bears a handler's name, and the
+        // JVM's platform thread count barely moved.
+        Set<String> platform = platformThreadNames();
+        assertThat(clients).noneMatch(c -> platform.contains("client " + c.socket().getLocalPort()));
         assertThat(ManagementFactory.getThreadMXBean().getThreadCount() - platformThreadsBefore).isLessThan(50);
         for (int i = 0; i < count; i++) clients.get(i).sendLine("hello " + i);
         for (int i = 0; i < count; i++) {
@@ -68,11 +73,17 @@ class ConcurrentServerTest {
     void platformThreadsAreOneKernelThreadEach() throws IOException {
         int count = 50;
         server = ConcurrentServer.start(0, ConcurrentServer.Threads.PLATFORM, ConcurrentServer.DEFAULT_BACKLOG, false);
-        int before = ManagementFactory.getThreadMXBean().getThreadCount();
         for (int i = 0; i < count; i++) assertThat(connect().ask("hi " + i)).isEqualTo("ECHO hi " + i);
-        assertThat(ManagementFactory.getThreadMXBean().getThreadCount() - before).isGreaterThanOrEqualTo(count);
+        // Each connection has a platform thread of its own, named after the client's port.
+        List<String> handlers = clients.stream().map(c -> "client " + c.socket().getLocalPort()).toList();
+        assertThat(platformThreadNames()).containsAll(handlers);
         for (LineClient c : clients) c.close();
-        await().atMost(PROMPTLY).until(() -> ManagementFactory.getThreadMXBean().getThreadCount() - before < count);
+        await().atMost(PROMPTLY).until(() -> platformThreadNames().stream().noneMatch(handlers::contains));
+    }
+
+    /// The names of the live platform threads (the JDK does not list virtual threads here).
+    static Set<String> platformThreadNames() {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName).collect(Collectors.toSet());
     }
 
     @Test
