@@ -8,6 +8,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -16,6 +21,7 @@ import jdk.jshell.JShell;
 import jdk.jshell.Snippet;
 import jdk.jshell.SnippetEvent;
 import jdk.jshell.SourceCodeAnalysis;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
@@ -70,27 +76,57 @@ class LessonContractTest {
         assertThat(numbers).isNotEmpty().doesNotHaveDuplicates();
     }
 
+    /// The checks start JVMs (a lesson's main, the source launcher, jshell's agent): they run on a
+    /// few threads at once, and each dynamic test waits for its own result.
+    static final ExecutorService PROCESSES = Executors.newFixedThreadPool(3, Thread.ofPlatform().daemon().factory());
+    /// jshell is one JShell for all lessons (their class names differ), so its checks take turns.
+    static final ExecutorService JSHELL = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().factory());
+    static JShell jshell;
+
+    @AfterAll
+    static void closeJshell() throws Exception {
+        JSHELL.submit(() -> { if (jshell != null) jshell.close(); }).get(30, TimeUnit.SECONDS);
+    }
+
     @TestFactory
     Stream<DynamicNode> everyLessonKeepsTheContract() throws IOException {
-        return lessons().stream().map(lesson -> DynamicContainer.dynamicContainer(
+        // Collected first, so that every check has started before the first one is awaited.
+        List<DynamicNode> nodes = lessons().stream().<DynamicNode>map(lesson -> DynamicContainer.dynamicContainer(
                 lesson.file().getFileName().toString(), Stream.of(
-                        check("starts with the JBang header and //JAVA 25+", lesson, LessonContractTest::header),
+                        check("starts with the JBang header and //JAVA 25+", lesson, LessonContractTest::header, null),
                         check("declares a non-public class named after the file, first",
-                                lesson, LessonContractTest::classFirst),
-                        check("--help prints usage and exits 0", lesson, LessonContractTest::help),
-                        check("a bad argument prints usage and exits 2", lesson, LessonContractTest::badArgument),
-                        check("runs with the JDK's source launcher", lesson, LessonContractTest::sourceLauncher),
-                        check("loads in jshell without errors", lesson, LessonContractTest::loadsInJshell),
-                        check("has a chapter that the book includes", lesson, LessonContractTest::chapter),
-                        check("is on the README's course map", lesson, LessonContractTest::readme))));
+                                lesson, LessonContractTest::classFirst, null),
+                        check("--help prints usage and exits 0", lesson, LessonContractTest::help, PROCESSES),
+                        check("a bad argument prints usage and exits 2", lesson,
+                                LessonContractTest::badArgument, PROCESSES),
+                        check("runs with the JDK's source launcher", lesson,
+                                LessonContractTest::sourceLauncher, PROCESSES),
+                        check("loads in jshell without errors", lesson, LessonContractTest::loadsInJshell, JSHELL),
+                        check("has a chapter that the book includes", lesson, LessonContractTest::chapter, null),
+                        check("is on the README's course map", lesson, LessonContractTest::readme, null))
+                        .toList().stream()))
+                .toList();
+        return nodes.stream();
     }
 
     interface Check {
         void run(Lesson lesson) throws Exception;
     }
 
-    static DynamicTest check(String name, Lesson lesson, Check check) {
-        return DynamicTest.dynamicTest(name, () -> check.run(lesson));
+    /// A check that runs at once in the test (executor null) or is started now on `executor`.
+    static DynamicTest check(String name, Lesson lesson, Check check, ExecutorService executor) {
+        if (executor == null) return DynamicTest.dynamicTest(name, () -> check.run(lesson));
+        Future<?> result = executor.submit(() -> {
+            check.run(lesson);
+            return null;
+        });
+        return DynamicTest.dynamicTest(name, () -> {
+            try {
+                result.get(3, TimeUnit.MINUTES);
+            } catch (ExecutionException e) {
+                throw e.getCause();
+            }
+        });
     }
 
     static void header(Lesson lesson) {
@@ -135,28 +171,37 @@ class LessonContractTest {
 
     /// Feeds the file to jshell snippet by snippet, as `jshell lessons/NN_Name.java` does.
     static void loadsInJshell(Lesson lesson) {
-        try (JShell jshell = JShell.builder().out(System.out).err(System.err).build()) {
+        JShell shell = shell();
+        SourceCodeAnalysis analysis = shell.sourceCodeAnalysis();
+        String remaining = lesson.source();
+        while (!remaining.isBlank()) {
+            SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(remaining);
+            assertThat(info.completeness().isComplete()).as("a complete snippet at: " + head(remaining)).isTrue();
+            for (SnippetEvent event : shell.eval(info.source())) {
+                if (event.causeSnippet() != null) continue;     // an update of an earlier snippet
+                Snippet snippet = event.snippet();
+                List<String> errors = shell.diagnostics(snippet).filter(Diag::isError)
+                        .map(d -> d.getMessage(null)).toList();
+                assertThat(errors).as("errors in: " + head(snippet.source())).isEmpty();
+                assertThat(event.status()).as("status of: " + head(snippet.source()))
+                        .isEqualTo(Snippet.Status.VALID);
+                assertThat(event.exception()).as("exception from: " + head(snippet.source())).isNull();
+            }
+            remaining = info.remaining();
+        }
+    }
+
+    /// jshell's default engine, a separate JVM, as `jshell FILE` and `./jbang --jsh -i FILE` use it.
+    static JShell shell() {
+        if (jshell == null) {
+            jshell = JShell.builder().out(System.out).err(System.err)
+                    .remoteVMOptions(LessonRun.QUICK_START.toArray(String[]::new)).build();
             // Lessons with //DEPS see their libraries, as JBang's jshell mode gives them.
             for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
                 if (!entry.endsWith("classes")) jshell.addToClasspath(entry);
             }
-            SourceCodeAnalysis analysis = jshell.sourceCodeAnalysis();
-            String remaining = lesson.source();
-            while (!remaining.isBlank()) {
-                SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(remaining);
-                assertThat(info.completeness().isComplete()).as("a complete snippet at: " + head(remaining)).isTrue();
-                for (SnippetEvent event : jshell.eval(info.source())) {
-                    Snippet snippet = event.snippet();
-                    List<String> errors = jshell.diagnostics(snippet).filter(Diag::isError)
-                            .map(d -> d.getMessage(null)).toList();
-                    assertThat(errors).as("errors in: " + head(snippet.source())).isEmpty();
-                    assertThat(event.status()).as("status of: " + head(snippet.source()))
-                            .isEqualTo(Snippet.Status.VALID);
-                    assertThat(event.exception()).as("exception from: " + head(snippet.source())).isNull();
-                }
-                remaining = info.remaining();
-            }
         }
+        return jshell;
     }
 
     static String head(String source) {

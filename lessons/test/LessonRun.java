@@ -16,6 +16,9 @@ import java.util.regex.Pattern;
 final class LessonRun implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on [^ ]*:(\\d+)");
 
+    /// Short-lived JVMs start faster with the quick JIT tier only and the simplest collector.
+    static final List<String> QUICK_START = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+
     private final Process process;
     private final BlockingQueue<String> stdout = new LinkedBlockingQueue<>();
     private final List<String> stdoutSeen = new ArrayList<>();
@@ -32,15 +35,18 @@ final class LessonRun implements AutoCloseable {
 
     /// Runs the compiled lesson class `mainClass` with `args`, using the test class path.
     static LessonRun start(String mainClass, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(java(), "-cp", System.getProperty("java.class.path"),
-                mainClass));
+        List<String> command = new ArrayList<>(List.of(java()));
+        command.addAll(QUICK_START);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         command.addAll(List.of(args));
         return new LessonRun(new ProcessBuilder(command).start());
     }
 
     /// Runs a lesson file with the JDK's source launcher: `java lessons/05_PassiveEcho.java ...`.
     static LessonRun startSource(Path file, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(java(), file.toString()));
+        List<String> command = new ArrayList<>(List.of(java()));
+        command.addAll(QUICK_START);
+        command.add(file.toString());
         command.addAll(List.of(args));
         return new LessonRun(new ProcessBuilder(command).start());
     }
