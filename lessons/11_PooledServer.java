@@ -49,6 +49,7 @@ class PooledServer {
                                 a client gets "%s" and is closed
               --acceptors K     threads waiting in accept() on the one listening socket (default 2)
               --crash-every N   make each acceptor die on purpose after N connections (default never)
+              --quiet           narrate connections only, not every line (for measuring, lesson 19)
               --help            print this help and exit
             """.formatted(DEFAULT_PORT, BUSY);
 
@@ -229,7 +230,7 @@ class PooledServer {
             OutputStream out = new BufferedOutputStream(client.getOutputStream());
             try {
                 for (String line; (line = readLine(in, MAX_LINE)) != null; ) {
-                    log("read \"%s\"; answering", line);
+                    if (!quiet) log("read \"%s\"; answering", line);
                     out.write(("ECHO " + line + "\n").getBytes(StandardCharsets.UTF_8));
                     out.flush();
                 }
@@ -282,6 +283,9 @@ class PooledServer {
         }
     }
 
+    /// When set, the per-line narration is left out: printing costs more than echoing.
+    static volatile boolean quiet;
+
     static void log(String format, Object... args) {
         System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
@@ -316,6 +320,7 @@ class PooledServer {
                     System.out.print(USAGE);
                     System.exit(0);
                 }
+                case "--quiet" -> quiet = true;
                 case "--port", "--workers", "--queue", "--acceptors", "--crash-every" -> {
                     if (i + 1 == args.length) usageError(arg + " needs a number");
                     String value = args[++i];

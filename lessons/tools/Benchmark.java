@@ -61,7 +61,7 @@ class Benchmark {
             new Server("08 selector", "lessons/08_NonBlockingEcho.java", List.of(), 10_000),
             new Server("10 platform", "lessons/10_ConcurrentServer.java", List.of("--threads", "platform"), 1_000),
             new Server("10 virtual", "lessons/10_ConcurrentServer.java", List.of("--threads", "virtual"), 10_000),
-            new Server("11 pooled", "lessons/11_PooledServer.java", List.of(), 1_000),
+            new Server("11 pooled", "lessons/11_PooledServer.java", List.of("--workers", "16", "--queue", "16"), 1_000),
             new Server("Python seed", "../shared/seeds/004_f8851864c8402b8e.txt", List.of(), 1));
 
     /// One measured cell, as lesson 19 reported it, plus the server's CPU time.
