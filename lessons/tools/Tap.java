@@ -12,6 +12,7 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.time.Duration;
 import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -153,8 +154,8 @@ class Tap implements AutoCloseable {
     /// Prints a chunk as `hexdump -C` does: offset in the stream, 16 bytes in hex, the same as text.
     static synchronized void print(String direction, long offset, byte[] bytes, int start, int length) {
         var out = new StringBuilder();
-        out.append("%s [%s] %s  %d bytes%n".formatted(LocalTime.now(), Thread.currentThread().getName(),
-                direction, length));
+        out.append("%s %s  %d byte%s%n".formatted(LocalTime.now().truncatedTo(ChronoUnit.MILLIS), direction,
+                length, length == 1 ? "" : "s"));
         for (int row = 0; row < length; row += 16) {
             out.append("  %08x  ".formatted(offset + row));
             var text = new StringBuilder();
