@@ -17,8 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /// Lesson 14 · TCP chat — clients talk to each other through a server that relays every line.
@@ -72,7 +74,7 @@ class TcpChat {
     // end::client[]
 
     /// A running server: the port it got, the room, and `close()` to stop everything.
-    record Server(ServerSocket listener, Room room, Thread acceptor) implements AutoCloseable {
+    record Server(ServerSocket listener, Room room, Set<Socket> sockets, Thread acceptor) implements AutoCloseable {
         int port() {
             return listener.getLocalPort();
         }
@@ -80,7 +82,7 @@ class TcpChat {
         @Override
         public void close() throws IOException {
             listener.close();
-            for (Client client : room.clients) client.socket.close();
+            for (Socket socket : sockets) socket.close();     // readers and writers wake and end
         }
     }
 
@@ -93,23 +95,28 @@ class TcpChat {
         var listener = new ServerSocket();
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         var room = new Room();
+        Set<Socket> sockets = ConcurrentHashMap.newKeySet();
         Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> {
             while (!listener.isClosed()) {
                 try {
                     Socket socket = listener.accept();
+                    sockets.add(socket);
                     log("accepted %s", socket.getRemoteSocketAddress());
                     // Send each flush at once (no Nagle delay): the writer batches lines itself.
                     socket.setTcpNoDelay(true);
                     var client = new Client(socket, limits.queue());
                     // Two threads per client: one waits in read(), one waits for lines to write.
-                    Thread.ofVirtual().name("writer " + client.nick).start(() -> writeLoop(client));
+                    Thread.ofVirtual().name("writer " + client.nick).start(() -> {
+                        writeLoop(client);
+                        sockets.remove(socket);
+                    });
                     Thread.ofVirtual().name("reader " + client.nick).start(() -> readLoop(client, room, limits));
                 } catch (IOException e) {
                     if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
                 }
             }
         });
-        return new Server(listener, room, acceptor);
+        return new Server(listener, room, sockets, acceptor);
     }
 
     // tag::room[]

@@ -337,10 +337,6 @@ class BinaryProtocolTest {
 
     @Test
     void aPortInUseIsExplainedInOneLine() throws Exception {
-        try (LessonRun run = LessonRun.start("BinaryProtocol", "--port", String.valueOf(server.port()))) {
-            assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(1);
-            assertThat(run.stderr().strip().lines()).hasSize(1);
-            assertThat(run.stderr()).contains("already in use").contains("--port 0");
-        }
+        LessonRun.assertExplainsPortInUse("BinaryProtocol", server.port());
     }
 }
