@@ -60,6 +60,16 @@ final class LessonRun implements AutoCloseable {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
+    /// Runs `mainClass --port takenPort` and checks that it explains the taken port in one line on
+    /// stderr, with the `--port 0` hint, and exits with status 1.
+    static void assertExplainsPortInUse(String mainClass, int takenPort) throws Exception {
+        try (LessonRun run = start(mainClass, "--port", String.valueOf(takenPort))) {
+            org.assertj.core.api.Assertions.assertThat(run.exitCode(Duration.ofSeconds(20))).as(run.output()).isEqualTo(1);
+            org.assertj.core.api.Assertions.assertThat(run.stderr().strip().lines()).hasSize(1);
+            org.assertj.core.api.Assertions.assertThat(run.stderr()).contains("already in use").contains("--port 0");
+        }
+    }
+
     /// Waits for the process to end and returns its exit status.
     int exitCode(Duration limit) throws InterruptedException {
         if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -1,0 +1,321 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.BufferedReader;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalTime;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/// Lesson 15 · Binary protocol — a length prefix says where each message ends; check it before you trust it.
+///
+/// Run it: `./jbang lessons/15_BinaryProtocol.java [--port 1234]`; talk to it:
+/// `./jbang lessons/15_BinaryProtocol.java --client --port 1234` (each line you type goes as one frame).
+/// Read: docs/chapters/15-binary-protocol.adoc
+class BinaryProtocol {
+    static final int DEFAULT_PORT = 1234;
+    /// The largest frame body accepted (type + id + payload), in bytes.
+    static final int MAX_FRAME = 64 * 1024;
+    /// Type and id: the part of the body before the payload.
+    static final int HEADER = 1 + 4;
+    static final int TEXT = 1, ERROR = 2;
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/15_BinaryProtocol.java [--port N] [--client [--host H]] [--byte-order] [--help]
+
+            Length-prefixed binary frames: [length u32][type u8][id u32][payload], big-endian.
+            The server echoes every frame; a frame over %d bytes, or one cut short, is an error.
+
+              --port N      the port to listen on, or with --client to connect to (default %d; 0: any)
+              --client      read lines from the keyboard and send each as a TEXT frame
+              --host H      with --client: the server's host (default localhost)
+              --byte-order  show what a little-endian reader makes of a big-endian length
+              --help        print this help and exit
+            """.formatted(MAX_FRAME, DEFAULT_PORT);
+
+    // tag::frame[]
+    /// One message. On the wire: a 4-byte length (of everything after it), then the body:
+    /// 1 byte type, 4 bytes id, the payload. Python: `struct.pack(">IBI", 5 + len(p), type, id) + p`.
+    record Frame(int type, int id, byte[] payload) {
+        static Frame text(int id, String text) {
+            return new Frame(TEXT, id, text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        String text() {
+            return new String(payload, StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public String toString() {
+            return "#%s %s \"%s\"".formatted(Integer.toUnsignedString(id),
+                    switch (type) { case TEXT -> "TEXT"; case ERROR -> "ERROR"; default -> "type " + type; }, text());
+        }
+    }
+    // end::frame[]
+
+    // tag::write[]
+    /// Writes a frame with DataOutputStream, which is always big-endian ("network byte order").
+    static void write(DataOutputStream out, Frame frame) throws IOException {
+        out.writeInt(HEADER + frame.payload().length);  // the length prefix
+        out.writeByte(frame.type());
+        out.writeInt(frame.id());
+        out.write(frame.payload());
+    }
+
+    /// The same bytes with a ByteBuffer, big-endian unless told otherwise: what NIO channels write.
+    static ByteBuffer encode(Frame frame) {
+        return ByteBuffer.allocate(4 + HEADER + frame.payload().length)
+                .putInt(HEADER + frame.payload().length)
+                .put((byte) frame.type())
+                .putInt(frame.id())
+                .put(frame.payload())
+                .flip();
+    }
+    // end::write[]
+
+    // tag::read[]
+    /// Reads one frame, or returns null when the peer closed cleanly between frames.
+    static Frame read(InputStream in) throws IOException {
+        byte[] prefix = new byte[4];
+        int got = readFully(in, prefix);
+        if (got == 0) return null;
+        if (got < 4) throw new EOFException("peer closed inside a length prefix: got %d of 4 bytes, %d missing"
+                .formatted(got, 4 - got));
+        long length = Integer.toUnsignedLong(ByteBuffer.wrap(prefix).getInt());
+        // Check the length BEFORE allocating: it came from the network and can say anything.
+        if (length > MAX_FRAME) throw new BadFrameException("frame of %d bytes refused: the limit is %d"
+                .formatted(length, MAX_FRAME));
+        if (length < HEADER) throw new BadFrameException("frame of %d bytes refused: shorter than its %d-byte header"
+                .formatted(length, HEADER));
+        byte[] body = new byte[(int) length];
+        got = readFully(in, body);
+        if (got < body.length) throw new EOFException("peer closed inside a frame: got %d of %d bytes, %d missing"
+                .formatted(got, body.length, body.length - got));
+        // Decode the fields ourselves. Never hand network bytes to ObjectInputStream (see the chapter).
+        ByteBuffer b = ByteBuffer.wrap(body);
+        return new Frame(b.get() & 0xff, b.getInt(), Arrays.copyOfRange(body, HEADER, body.length));
+    }
+
+    /// Reads until `buffer` is full or the stream ends, and returns how many bytes came. One read()
+    /// returns whatever the kernel has: a single byte of a frame, or the ends of three of them.
+    static int readFully(InputStream in, byte[] buffer) throws IOException {
+        int got = 0;
+        while (got < buffer.length) {
+            int n = in.read(buffer, got, buffer.length - got);
+            if (n == -1) break;
+            got += n;
+        }
+        return got;
+    }
+    // end::read[]
+
+    /// A length prefix the server will not act on: over the limit, or too short to hold a header.
+    static final class BadFrameException extends IOException {
+        BadFrameException(String message) {
+            super(message);
+        }
+    }
+
+    // tag::byteorder[]
+    /// What a reader that assumes little-endian makes of a big-endian length prefix.
+    static long lengthReadLittleEndian(byte[] prefix) {
+        return Integer.toUnsignedLong(ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN).getInt());
+    }
+    // end::byteorder[]
+
+    /// A running server: the port it got, and `close()` to stop it and every connection it holds.
+    record Server(ServerSocket listener, Set<Socket> connections, Thread acceptor) implements AutoCloseable {
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            listener.close();
+            for (Socket connection : connections) connection.close();
+        }
+    }
+
+    static Server start(int port) throws IOException {
+        // Bind to loopback: only this machine can connect.
+        var listener = new ServerSocket();
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        Set<Socket> connections = ConcurrentHashMap.newKeySet();
+        Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> {
+            while (!listener.isClosed()) {
+                try {
+                    Socket client = listener.accept();
+                    connections.add(client);
+                    log("accepted %s", client.getRemoteSocketAddress());
+                    Thread.ofVirtual().name("client " + client.getPort()).start(() -> serve(client, connections));
+                } catch (IOException e) {
+                    if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
+                }
+            }
+        });
+        return new Server(listener, connections, acceptor);
+    }
+
+    // tag::serve[]
+    static void serve(Socket client, Set<Socket> connections) {
+        try (client) {
+            InputStream in = new BufferedInputStream(client.getInputStream());
+            var out = new DataOutputStream(new BufferedOutputStream(client.getOutputStream()));
+            try {
+                for (Frame frame; (frame = read(in)) != null; ) {
+                    log("frame %s (%d payload bytes); echoing it", frame, frame.payload().length);
+                    write(out, frame);
+                    out.flush();
+                }
+                log("end of stream between frames: the client is done");
+            } catch (BadFrameException | EOFException e) {
+                // Tell the client why, then close: after a bad frame there is no telling where the next starts.
+                log("refused: %s", e.getMessage());
+                write(out, new Frame(ERROR, 0, e.getMessage().getBytes(StandardCharsets.UTF_8)));
+                out.flush();
+                lingeringClose(client);
+            }
+        } catch (IOException e) {
+            log("connection ended: %s", e.getMessage());
+        } finally {
+            connections.remove(client);
+        }
+    }
+    // end::serve[]
+
+    /// Sends FIN and reads what the client still sends for a while, so that closing does not turn
+    /// unread bytes into a reset (RST) that could destroy the error frame before the client reads it.
+    static void lingeringClose(Socket client) throws IOException {
+        client.shutdownOutput();
+        client.setSoTimeout(2_000);
+        try {
+            client.getInputStream().skip(1 << 20);
+        } catch (SocketTimeoutException e) {
+            // The client went quiet without closing: we waited long enough.
+        }
+    }
+
+    // tag::client[]
+    /// Sends each line typed as a TEXT frame, shows its bytes, and prints the frame that comes back.
+    static void client(String host, int port) throws IOException {
+        try (var socket = new Socket(host, port)) {
+            log("connected %s -> %s", socket.getLocalSocketAddress(), socket.getRemoteSocketAddress());
+            InputStream in = new BufferedInputStream(socket.getInputStream());
+            OutputStream out = socket.getOutputStream();
+            var keyboard = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            int id = 0;
+            for (String line; (line = keyboard.readLine()) != null; ) {
+                ByteBuffer bytes = encode(Frame.text(++id, line));
+                log("sending %d bytes: %s", bytes.remaining(), HexFormat.ofDelimiter(" ").formatHex(bytes.array()));
+                out.write(bytes.array());
+                Frame reply = read(in);
+                if (reply == null) break;
+                log("got frame %s", reply);
+            }
+            socket.shutdownOutput();
+            for (Frame frame; (frame = read(in)) != null; ) log("got frame %s", frame);
+            log("server closed the connection");
+        }
+    }
+    // end::client[]
+
+    static void showByteOrder() {
+        byte[] prefix = Arrays.copyOf(encode(Frame.text(1, "hello")).array(), 4);
+        System.out.printf("""
+                The frame for "hello" starts with its length, %d, big-endian: %s
+                Read as big-endian (DataInputStream, ByteBuffer, Python ">I"): %d
+                Read as little-endian (ByteOrder.LITTLE_ENDIAN, Python "<I", a C cast on x86): %d
+                """, HEADER + 5, HexFormat.ofDelimiter(" ").formatHex(prefix),
+                ByteBuffer.wrap(prefix).getInt(), lengthReadLittleEndian(prefix));
+    }
+
+    static void log(String format, Object... args) {
+        System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    public static void main(String[] args) throws Exception {
+        int port = DEFAULT_PORT;
+        String host = "localhost";
+        boolean client = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--help", "-h" -> {
+                    System.out.print(USAGE);
+                    System.exit(0);
+                }
+                case "--byte-order" -> {
+                    showByteOrder();
+                    return;
+                }
+                case "--client" -> client = true;
+                case "--host" -> host = value(args, ++i, "--host needs a host name");
+                case "--port" -> port = parsePort(value(args, ++i, "--port needs a number"));
+                default -> usageError("unknown argument: " + args[i]);
+            }
+        }
+        if (client) {
+            try {
+                client(host, port);
+            } catch (IOException e) {
+                System.err.println("Cannot talk to " + host + ":" + port + ": " + e.getMessage());
+                System.exit(1);
+            }
+            return;
+        }
+        try (Server server = start(port)) {
+            log("listening on %s:%d (frames up to %d bytes); try: ./jbang lessons/15_BinaryProtocol.java "
+                    + "--client --port %d", server.listener().getInetAddress().getHostAddress(), server.port(),
+                    MAX_FRAME, server.port());
+            server.acceptor().join();
+        } catch (BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        } catch (SocketException e) {
+            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    static String value(String[] args, int i, String problem) {
+        if (i >= args.length) usageError(problem);
+        return args[i];
+    }
+
+    static int parsePort(String text) {
+        try {
+            int port = Integer.parseInt(text);
+            if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
+            return port;
+        } catch (NumberFormatException e) {
+            usageError("not a number: " + text);
+            return -1;
+        }
+    }
+
+    static void usageError(String problem) {
+        System.err.println("error: " + problem);
+        System.err.print(USAGE);
+        System.exit(2);
+    }
+}
