@@ -62,9 +62,9 @@ class BindListenAccept {
 
     /// What a learner needs to hear when bind fails because the port is taken.
     static String explain(BindException e, int port) {
-        return ("Port %d is already in use (%s): another socket holds it, a server that is still running "
-                + "or connections of one that stopped (TIME_WAIT). Is another lesson still running? "
-                + "Stop it, or choose another port: --port 0 picks a free one.").formatted(port, e.getMessage());
+        return ("Port %d is already in use (%s): another socket is listening on it. Is another lesson "
+                + "still running? Stop it, or choose another port: --port 0 picks a free one.")
+                .formatted(port, e.getMessage());
     }
     // end::bind[]
 
@@ -291,7 +291,7 @@ class BindListenAccept {
     }
 
     static void log(String format, Object... args) {
-        System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 }

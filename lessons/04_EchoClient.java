@@ -106,7 +106,7 @@ class EchoClient {
     }
 
     static void log(PrintStream screen, String format, Object... args) {
-        screen.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+        screen.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
