@@ -72,7 +72,7 @@ class BindListenAccept {
     /// A client the lesson starts itself, to fill the accept queue while nobody calls accept().
     record DemoClient(int number, Socket socket) {}
 
-    static List<DemoClient> connectClients(int port, int count) {
+    static List<DemoClient> connectClients(int port, int count) throws IOException {
         List<DemoClient> connected = new ArrayList<>();
         for (int number = 1; number <= count; number++) {
             var socket = new Socket();
@@ -84,13 +84,13 @@ class BindListenAccept {
                 log("client %d: connect() returned, from port %d; sent a line; nobody has called accept()",
                         number, socket.getLocalPort());
                 connected.add(new DemoClient(number, socket));
-            } catch (SocketTimeoutException e) {
-                log("client %d: connect() did not complete within %d s: the accept queue is full, "
-                        + "so the kernel drops our SYN and we would have to retry", number, CONNECT_PATIENCE.toSeconds());
-                closeQuietly(socket);
             } catch (IOException e) {
-                log("client %d: connect() failed: %s", number, e.getMessage());
-                closeQuietly(socket);
+                log("client %d: %s", number, switch (e) {
+                    case SocketTimeoutException timeout -> "connect() did not complete within %d s: the accept queue "
+                            .formatted(CONNECT_PATIENCE.toSeconds()) + "is full, so the kernel drops our SYN and we would have to retry";
+                    default -> "connect() failed: " + e.getMessage();
+                });
+                socket.close();
             }
         }
         return connected;
@@ -227,12 +227,8 @@ class BindListenAccept {
 
         void next(String what) throws IOException {
             number++;
-            if (pause) {
-                System.out.printf("%nStep %d: %s. Press Enter to go on.%n", number, what);
-                if (keyboard.readLine() == null) pause = false;   // no keyboard any more: run straight through
-            } else {
-                System.out.printf("%nStep %d: %s.%n", number, what);
-            }
+            System.out.printf("%nStep %d: %s.%s%n", number, what, pause ? " Press Enter to go on." : "");
+            if (pause && keyboard.readLine() == null) pause = false;   // no keyboard any more: run straight through
         }
     }
 
@@ -280,14 +276,6 @@ class BindListenAccept {
         System.err.println("error: " + problem);
         System.err.print(USAGE);
         System.exit(2);
-    }
-
-    static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException e) {
-            // Nothing to do: it is going away anyway.
-        }
     }
 
     static void log(String format, Object... args) {
