@@ -127,22 +127,34 @@ class BindListenAcceptTest {
         }
     }
 
-    @Test
-    void afterTheServerClosesFirstOnlyReuseAddressGetsThePortBack() throws Exception {
-        ServerSocket listener = listening(BACKLOG);
+    /// A server (with SO_REUSEADDR as given) closes first while a client is connected; the client
+    /// sees end of stream and closes too. Returns the port, now held by a connection in TIME_WAIT.
+    int serverClosesFirst(boolean reuseAddress) throws Exception {
+        ServerSocket listener = closeLater(BindListenAccept.create(reuseAddress));
+        BindListenAccept.bindAndListen(listener, 0, BACKLOG);
         int port = listener.getLocalPort();
         Socket client = connect(port, Duration.ofSeconds(5));
-        var demo = new BindListenAccept.DemoClient(1, client);
         Socket connection = BindListenAccept.acceptOne(listener);
 
-        BindListenAccept.closeServerFirst(connection, listener, List.of(demo));
+        BindListenAccept.closeServerFirst(connection, listener, List.of(new BindListenAccept.DemoClient(1, client)));
         assertThat(client.isClosed()).as("the client saw end of stream and closed its side").isTrue();
-        boolean canSee = ssWorks();
-        if (canSee) await().atMost(Duration.ofSeconds(5)).until(() -> timeWaitOn(port));
+        if (ssWorks()) await().atMost(Duration.ofSeconds(5)).until(() -> timeWaitOn(port));
+        return port;
+    }
 
+    @Test
+    void afterTheServerClosesFirstOnlyReuseAddressGetsThePortBack() throws Exception {
+        int port = serverClosesFirst(true);
         assertThat(BindListenAccept.tryRebind(port, false)).as("without SO_REUSEADDR").isFalse();
         assertThat(BindListenAccept.tryRebind(port, true)).as("with SO_REUSEADDR").isTrue();
-        if (canSee) assertThat(timeWaitOn(port)).as("TIME_WAIT was the reason, and it is still there").isTrue();
+        if (ssWorks()) assertThat(timeWaitOn(port)).as("TIME_WAIT was the reason, and it is still there").isTrue();
+    }
+
+    @Test
+    void onLinuxTheOldServerMustHaveHadReuseAddressToo() throws Exception {
+        assumeTrue(isLinux(), "Linux's rule: both sockets must set SO_REUSEADDR");
+        int port = serverClosesFirst(false);
+        assertThat(BindListenAccept.tryRebind(port, true)).as("the new server alone setting it is not enough").isFalse();
     }
 
     @Test
