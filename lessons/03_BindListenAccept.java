@@ -60,8 +60,11 @@ class BindListenAccept {
                 socket.getInetAddress().getHostAddress(), socket.getLocalPort(), backlog);
     }
 
-    /// What a learner needs to hear when bind fails because the port is taken.
+    /// What a learner needs to hear when bind fails: most often, because the port is taken.
     static String explain(BindException e, int port) {
+        if (!"Address already in use".equals(e.getMessage())) {
+            return "Cannot bind port %d (%s). Choose another port: --port 0 picks a free one.".formatted(port, e.getMessage());
+        }
         return ("Port %d is already in use (%s): another socket is listening on it. Is another lesson "
                 + "still running? Stop it, or choose another port: --port 0 picks a free one.")
                 .formatted(port, e.getMessage());

@@ -127,7 +127,7 @@ class EchoClient {
                 }
                 case "--timeout" -> {
                     int seconds = number(value(args, ++i, "--timeout"));
-                    if (seconds < 0) usageError("--timeout needs 0 or more seconds, not " + seconds);
+                    if (seconds < 0 || seconds > 86_400) usageError("--timeout needs 0 to 86400 seconds, not " + seconds);
                     timeout = Duration.ofSeconds(seconds);
                 }
                 default -> usageError("unknown argument: " + args[i]);

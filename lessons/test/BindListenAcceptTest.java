@@ -143,6 +143,12 @@ class BindListenAcceptTest {
     }
 
     @Test
+    void anotherBindFailureIsNotCalledAPortInUse() {
+        assertThat(BindListenAccept.explain(new BindException("Permission denied"), 80))
+                .startsWith("Cannot bind port 80 (Permission denied)").doesNotContain("already in use");
+    }
+
+    @Test
     void afterTheServerClosesFirstOnlyReuseAddressGetsThePortBack() throws Exception {
         int port = serverClosesFirst(true);
         assertThat(BindListenAccept.tryRebind(port, false)).as("without SO_REUSEADDR").isFalse();
