@@ -1,0 +1,244 @@
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class BindListenAcceptTest {
+    static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    static final int BACKLOG = 3;
+
+    final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @AfterEach
+    void closeEverything() throws Exception {
+        for (AutoCloseable c : toClose.reversed()) c.close();
+    }
+
+    <T extends AutoCloseable> T closeLater(T closeable) {
+        toClose.add(closeable);
+        return closeable;
+    }
+
+    ServerSocket listening(int backlog) throws IOException {
+        ServerSocket listener = closeLater(BindListenAccept.create(true));
+        BindListenAccept.bindAndListen(listener, 0, backlog);
+        listener.setSoTimeout(5_000);
+        return listener;
+    }
+
+    Socket connect(int port, Duration patience) throws IOException {
+        Socket client = closeLater(new Socket());
+        client.connect(new InetSocketAddress(LOOPBACK, port), (int) patience.toMillis());
+        client.setSoTimeout(5_000);
+        return client;
+    }
+
+    @Test
+    void createGivesAnUnboundSocketAndBindClaimsTheAddress() throws IOException {
+        try (ServerSocket socket = BindListenAccept.create(false)) {
+            assertThat(socket.isBound()).isFalse();
+            assertThat(socket.getReuseAddress()).isFalse();
+            BindListenAccept.bindAndListen(socket, 0, BACKLOG);
+            assertThat(socket.isBound()).isTrue();
+            assertThat(socket.getInetAddress().isLoopbackAddress()).isTrue();
+            assertThat(socket.getLocalPort()).isPositive();
+        }
+    }
+
+    @Test
+    void javaTurnsReuseAddressOnByDefault() throws IOException {
+        assumeTrue(isLinux(), "the default differs between systems; this lesson states Linux's");
+        try (var plain = new ServerSocket()) {
+            assertThat(plain.getReuseAddress()).isTrue();
+        }
+    }
+
+    @Test
+    void connectsCompleteWhileNobodyCallsAcceptAndAcceptReturnsThemInOrder() throws IOException {
+        ServerSocket listener = listening(BACKLOG);
+        List<Socket> clients = new ArrayList<>();
+        // Linux queues one more than the backlog (its "queue full" test is "more than backlog").
+        int queued = isLinux() ? BACKLOG + 1 : BACKLOG;
+        for (int i = 0; i < queued; i++) {
+            Socket client = connect(listener.getLocalPort(), Duration.ofSeconds(5));
+            assertThat(client.isConnected()).isTrue();
+            client.getOutputStream().write(("before accept " + i + "\n").getBytes(StandardCharsets.UTF_8));
+            clients.add(client);
+        }
+        for (int i = 0; i < queued; i++) {
+            try (Socket accepted = BindListenAccept.acceptOne(listener)) {
+                assertThat(accepted.getPort()).as("accept returns the oldest connection first")
+                        .isEqualTo(clients.get(i).getLocalPort());
+                assertThat(BindListenAccept.readSome(accepted, Duration.ofSeconds(5)))
+                        .as("bytes sent before accept waited in the kernel").isEqualTo("before accept " + i + "\n");
+            }
+        }
+    }
+
+    @Test
+    void aFullAcceptQueueLeavesTheNextConnectWaiting() throws IOException {
+        assumeTrue(isLinux(), "Linux drops the SYN when the accept queue is full; other systems may refuse");
+        ServerSocket listener = listening(BACKLOG);
+        for (int i = 0; i < BACKLOG + 1; i++) connect(listener.getLocalPort(), Duration.ofSeconds(5));
+        // A quiet period: the queue is full, so this connect cannot complete unless the claim is false.
+        assertThatThrownBy(() -> connect(listener.getLocalPort(), Duration.ofMillis(500)))
+                .isInstanceOf(SocketTimeoutException.class);
+        // Accepting one makes room: a new client gets in (its SYN is answered now).
+        BindListenAccept.acceptOne(listener).close();
+        assertThat(connect(listener.getLocalPort(), Duration.ofSeconds(5)).isConnected()).isTrue();
+    }
+
+    @Test
+    void theLessonsOwnClientsFillTheQueue() throws IOException {
+        ServerSocket listener = listening(BACKLOG);
+        List<BindListenAccept.DemoClient> clients = BindListenAccept.connectClients(listener.getLocalPort(), BACKLOG + 2);
+        clients.forEach(client -> closeLater(client.socket()));
+        assertThat(clients).hasSizeGreaterThanOrEqualTo(BACKLOG);
+        if (isLinux()) assertThat(clients).hasSize(BACKLOG + 1);
+        try (Socket first = BindListenAccept.acceptOne(listener)) {
+            assertThat(BindListenAccept.readSome(first, Duration.ofSeconds(5))).isEqualTo("hello from client 1\n");
+        }
+    }
+
+    @Test
+    void bindingAPortInUseFailsWithAnExplanation() throws IOException {
+        int port = listening(BACKLOG).getLocalPort();
+        try (ServerSocket second = BindListenAccept.create(true)) {
+            assertThatThrownBy(() -> BindListenAccept.bindAndListen(second, port, BACKLOG))
+                    .isInstanceOfSatisfying(BindException.class, e -> assertThat(BindListenAccept.explain(e, port))
+                            .contains("Port " + port + " is already in use").contains("--port 0"));
+        }
+    }
+
+    /// A server (with SO_REUSEADDR as given) closes first while a client is connected; the client
+    /// sees end of stream and closes too. Returns the port, now held by a connection in TIME_WAIT.
+    int serverClosesFirst(boolean reuseAddress) throws Exception {
+        ServerSocket listener = closeLater(BindListenAccept.create(reuseAddress));
+        BindListenAccept.bindAndListen(listener, 0, BACKLOG);
+        int port = listener.getLocalPort();
+        Socket client = connect(port, Duration.ofSeconds(5));
+        Socket connection = BindListenAccept.acceptOne(listener);
+
+        BindListenAccept.closeServerFirst(connection, listener, List.of(new BindListenAccept.DemoClient(1, client)));
+        assertThat(client.isClosed()).as("the client saw end of stream and closed its side").isTrue();
+        if (ssWorks()) await().atMost(Duration.ofSeconds(5)).until(() -> timeWaitOn(port));
+        return port;
+    }
+
+    @Test
+    void anotherBindFailureIsNotCalledAPortInUse() {
+        assertThat(BindListenAccept.explain(new BindException("Permission denied"), 80))
+                .startsWith("Cannot bind port 80 (Permission denied)").doesNotContain("already in use");
+    }
+
+    @Test
+    void afterTheServerClosesFirstOnlyReuseAddressGetsThePortBack() throws Exception {
+        int port = serverClosesFirst(true);
+        assertThat(BindListenAccept.tryRebind(port, false)).as("without SO_REUSEADDR").isFalse();
+        assertThat(BindListenAccept.tryRebind(port, true)).as("with SO_REUSEADDR").isTrue();
+        if (ssWorks()) assertThat(timeWaitOn(port)).as("TIME_WAIT was the reason, and it is still there").isTrue();
+    }
+
+    @Test
+    void onLinuxTheOldServerMustHaveHadReuseAddressToo() throws Exception {
+        assumeTrue(isLinux(), "Linux's rule: both sockets must set SO_REUSEADDR");
+        int port = serverClosesFirst(false);
+        assertThat(BindListenAccept.tryRebind(port, true)).as("the new server alone setting it is not enough").isFalse();
+    }
+
+    @Test
+    void withoutLiveConnectionsThePortIsFreeAtOnce() throws IOException {
+        ServerSocket listener = listening(BACKLOG);
+        int port = listener.getLocalPort();
+        listener.close();
+        assertThat(BindListenAccept.tryRebind(port, false)).isTrue();
+    }
+
+    @Test
+    void runsStraightThroughWithoutPause() throws Exception {
+        try (LessonRun run = LessonRun.start("BindListenAccept", "--port", "0", "--no-pause")) {
+            int port = run.awaitListeningPort();
+            assertThat(port).isPositive();
+            assertThat(run.exitCode(Duration.ofSeconds(30))).as(run.output()).isZero();
+        }
+    }
+
+    @Test
+    void pausesUntilEnterAndTheKernelAcceptsMeanwhile() throws Exception {
+        try (LessonRun run = LessonRun.start("BindListenAccept", "--port", "0")) {
+            OutputStream keyboard = run.process().getOutputStream();
+            keyboard.write("\n\n".getBytes(StandardCharsets.UTF_8));   // steps 1 and 2: create, bind and listen
+            keyboard.flush();
+            int port = run.awaitListeningPort();
+            run.awaitLine(Pattern.compile("Step 3: .*Press Enter"), Duration.ofSeconds(10));
+            // The lesson waits for Enter and calls no accept, yet our connect completes.
+            Socket early = connect(port, Duration.ofSeconds(5));
+            early.getOutputStream().write("early bird\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(run.process().isAlive()).isTrue();
+            keyboard.write("\n\n\n\n\n\n".getBytes(StandardCharsets.UTF_8));
+            keyboard.flush();
+            run.awaitLine(Pattern.compile("read\\(\\) returned 11 bytes: \"early bird\""), Duration.ofSeconds(20));
+            assertThat(early.getInputStream().read()).as("the server closes us first").isEqualTo(-1);
+            early.close();
+            keyboard.close();
+            assertThat(run.exitCode(Duration.ofSeconds(30))).as(run.output()).isZero();
+        }
+    }
+
+    @Test
+    void aPortInUseIsExplainedInOneLine() throws Exception {
+        int port = listening(BACKLOG).getLocalPort();
+        try (LessonRun run = LessonRun.start("BindListenAccept", "--port", String.valueOf(port), "--no-pause")) {
+            assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(1);
+            assertThat(run.stderr().strip().lines()).hasSize(1);
+            assertThat(run.stderr()).contains("already in use").contains("--port 0").doesNotContain("Exception");
+        }
+    }
+
+    @Test
+    void aBadBacklogIsAUsageError() throws Exception {
+        try (LessonRun run = LessonRun.start("BindListenAccept", "--backlog", "0")) {
+            assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(2);
+            assertThat(run.stderr()).contains("backlog").contains("Usage:");
+        }
+    }
+
+    /// True when `ss` lists a TIME_WAIT connection whose local port is `port` (ss asks the kernel
+    /// through netlink and filters there: reading /proc/net/tcp6 is slow on a busy machine).
+    static boolean timeWaitOn(int port) throws IOException, InterruptedException {
+        Process ss = new ProcessBuilder("ss", "-tanH", "state", "time-wait", "( sport = :" + port + " )")
+                .redirectErrorStream(true).start();
+        String rows = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(ss.waitFor()).as("ss: " + rows).isZero();
+        return rows.contains(":" + port + " ");
+    }
+
+    static boolean ssWorks() {
+        try {
+            return new ProcessBuilder("ss", "-V").start().waitFor() == 0;
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
+    }
+
+    static boolean isLinux() {
+        return System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux");
+    }
+}
