@@ -26,9 +26,16 @@ final class FloodingSender implements AutoCloseable {
 
     /// Connects with a small send buffer (so a stall comes after kilobytes) and starts writing.
     FloodingSender(int port, int lines, int sendBuffer) throws IOException {
+        this(port, lines, sendBuffer, 0);
+    }
+
+    /// The same, with a small receive buffer too (0: the system's default), for a client that
+    /// does not read its replies yet.
+    FloodingSender(int port, int lines, int sendBuffer, int receiveBuffer) throws IOException {
         this.lines = lines;
         socket = new Socket();
         socket.setSendBufferSize(sendBuffer);
+        if (receiveBuffer > 0) socket.setReceiveBufferSize(receiveBuffer);
         socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
         socket.setSoTimeout(10_000);
         Thread.ofPlatform().name("flooding sender").daemon().start(this::writeAll);
