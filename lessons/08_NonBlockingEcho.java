@@ -99,11 +99,11 @@ class NonBlockingEcho {
                 connection.configureBlocking(false);
                 log("non-blocking read() with nothing sent returned %d", connection.read(ByteBuffer.allocate(64)));
                 Spent polling = pollWithoutWaiting(connection, Duration.ofSeconds(1));
-                log("polling for %d ms: %,d reads found nothing, CPU time %d ms",
-                        polling.wall().toMillis(), polling.emptyCalls(), polling.cpu().toMillis());
+                log("polling for %d ms: %,d reads found nothing, CPU time %.1f ms",
+                        polling.wall().toMillis(), polling.emptyCalls(), polling.cpu().toNanos() / 1e6);
                 Spent selecting = waitWithSelector(connection, Duration.ofSeconds(1));
-                log("waiting in select() for %d ms: CPU time %d ms", selecting.wall().toMillis(),
-                        selecting.cpu().toMillis());
+                log("waiting in select() for %d ms: CPU time %.1f ms", selecting.wall().toMillis(),
+                        selecting.cpu().toNanos() / 1e6);
             }
         }
     }
@@ -331,11 +331,21 @@ class NonBlockingEcho {
             updateInterest(key, c);
         }
 
-        /// OP_WRITE while replies wait; OP_READ unless this client already has too many unread replies.
+        /// OP_WRITE while replies wait; OP_READ unless this client already has too many unread
+        /// replies: then the loop stops reading from it, and TCP slows that client down, alone.
         static void updateInterest(SelectionKey key, Connection c) {
             int ops = c.unsent.isEmpty() ? 0 : SelectionKey.OP_WRITE;
             if (!c.peerClosed && c.unsentBytes < MAX_UNSENT) ops |= SelectionKey.OP_READ;
-            if (key.interestOps() != ops) key.interestOps(ops);
+            int before = key.interestOps();
+            if (before == ops) return;
+            key.interestOps(ops);
+            boolean wasReading = (before & SelectionKey.OP_READ) != 0;
+            boolean reading = (ops & SelectionKey.OP_READ) != 0;
+            if (wasReading && !reading && !c.peerClosed) {
+                log("%s: %,d bytes of replies not taken; OP_READ off until it reads them", c.name, c.unsentBytes);
+            } else if (!wasReading && reading) {
+                log("%s: replies taken; OP_READ on again", c.name);
+            }
         }
         // end::send[]
 
@@ -398,7 +408,7 @@ class NonBlockingEcho {
     }
 
     static void log(String format, Object... args) {
-        System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 

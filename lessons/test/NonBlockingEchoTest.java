@@ -58,14 +58,16 @@ class NonBlockingEchoTest {
                 connection.configureBlocking(false);
                 assertThat(connection.read(ByteBuffer.allocate(16))).isZero();
 
-                NonBlockingEcho.Spent polling = NonBlockingEcho.pollWithoutWaiting(connection, Duration.ofMillis(300));
-                NonBlockingEcho.Spent selecting = NonBlockingEcho.waitWithSelector(connection, Duration.ofMillis(300));
+                NonBlockingEcho.Spent polling = NonBlockingEcho.pollWithoutWaiting(connection, Duration.ofMillis(500));
+                NonBlockingEcho.Spent selecting = NonBlockingEcho.waitWithSelector(connection, Duration.ofMillis(500));
                 assertThat(polling.emptyCalls()).as("reads that found nothing").isGreaterThan(1_000);
                 assertThat(selecting.emptyCalls()).as("one select() that timed out").isEqualTo(1);
-                assertThat(selecting.wall()).isGreaterThanOrEqualTo(Duration.ofMillis(250));
+                assertThat(selecting.wall()).isGreaterThanOrEqualTo(Duration.ofMillis(450));
+                // On a busy machine the polling thread gets only its share of a CPU, but it takes
+                // all of that share; the selecting thread sleeps and takes almost nothing.
                 assertThat(polling.cpu()).as("polling keeps the CPU busy while it waits")
-                        .isGreaterThan(Duration.ofMillis(30))
-                        .isGreaterThan(selecting.cpu().multipliedBy(10));
+                        .isGreaterThan(Duration.ofMillis(10))
+                        .isGreaterThan(selecting.cpu().multipliedBy(20));
                 assertThat(client.isConnected()).isTrue();
             }
         }
@@ -197,7 +199,8 @@ class NonBlockingEchoTest {
             assertThat(run.exitCode(LIMIT)).as(run.output()).isZero();
             assertThat(run.stdout()).contains("accept() with no client waiting returned null")
                     .contains("read() with nothing sent returned 0")
-                    .containsPattern("polling for \\d+ ms: [\\d,]+ reads found nothing, CPU time \\d+ ms");
+                    .containsPattern("polling for \\d+ ms: [\\d,]+ reads found nothing, CPU time [\\d.]+ ms")
+                    .containsPattern("waiting in select\\(\\) for \\d+ ms: CPU time [\\d.]+ ms");
         }
     }
 
