@@ -399,7 +399,7 @@ class HybridEcho {
             log("listening on %s:%d (active once mode); try: nc localhost %d",
                     server.listener().getInetAddress().getHostAddress(), server.port(), server.port());
             if (demo) {
-                demo(server, 20_000);
+                demo(server, 10_000);
                 return;
             }
             server.acceptor().join();

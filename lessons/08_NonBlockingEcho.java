@@ -227,20 +227,32 @@ class NonBlockingEcho {
 
         // tag::accept[]
         void acceptAll() {
-            try {
+            while (true) {
                 SocketChannel channel;
-                while ((channel = listener.accept()) != null) {     // null: nobody else is waiting
+                try {
+                    channel = listener.accept();
+                } catch (IOException e) {
+                    log("accept failed: %s", e.getMessage());      // e.g. out of file descriptors
+                    return;
+                }
+                if (channel == null) return;                        // nobody else is waiting
+                try {
                     channel.configureBlocking(false);
-                    channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    channel.setOption(StandardSocketOptions.TCP_NODELAY, true);   // echo at once
                     var c = new Connection(channel);
                     channel.register(selector, SelectionKey.OP_READ, c);
                     connections.add(c);
                     if (narrate || connections.size() <= 3 || Integer.bitCount(connections.size()) == 1) {
                         log("accepted %s (%,d open)", channel.getRemoteAddress(), connections.size());
                     }
+                } catch (IOException e) {
+                    log("a client left before we could serve it: %s", e.getMessage());
+                    try {
+                        channel.close();
+                    } catch (IOException ignored) {
+                        // It is gone either way.
+                    }
                 }
-            } catch (IOException e) {
-                log("accept failed: %s", e.getMessage());
             }
         }
         // end::accept[]

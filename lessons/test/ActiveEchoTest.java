@@ -2,9 +2,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -34,12 +31,7 @@ class ActiveEchoTest {
 
     @Test
     void echoesEachLineAndClosesAtEndOfStream() throws IOException {
-        try (var client = new LineClient(server.port())) {
-            assertThat(client.ask("hello")).isEqualTo("hello");
-            assertThat(client.ask("second line")).isEqualTo("second line");
-            client.shutdownOutput();
-            assertThat(client.readLine()).as("the owner closes after the Closed message").isNull();
-        }
+        ReceiveModeChecks.echoesEachLineAndClosesAtEndOfStream(server.port());
     }
 
     @Test
@@ -74,28 +66,12 @@ class ActiveEchoTest {
 
     @Test
     void refusesAnOversizeLineAndKeepsServingOthers() throws IOException {
-        try (var bystander = new LineClient(server.port()); var offender = new LineClient(server.port())) {
-            assertThat(bystander.ask("before")).isEqualTo("before");
-            offender.sendLine("fine");
-            offender.send("x".repeat(ActiveEcho.MAX_LINE + 1000));
-            assertThat(offender.readLine()).as("lines before the bad one are still echoed").isEqualTo("fine");
-            assertThat(offender.readLine()).startsWith("ERROR").contains("longer than 8192 bytes");
-            assertThat(offender.readLine()).as("closed after the error").isNull();
-            assertThat(bystander.ask("after")).isEqualTo("after");
-        }
+        ReceiveModeChecks.refusesAnOversizeLineAndKeepsServingOthers(server.port(), ActiveEcho.MAX_LINE);
     }
 
     @Test
     void survivesAClientThatResetsMidLine() throws IOException {
-        try (var bystander = new LineClient(server.port())) {
-            await().atMost(LIMIT).until(() -> server.connections().size() == 1);
-            var vanishing = new LineClient(server.port());
-            await().atMost(LIMIT).until(() -> server.connections().size() == 2);
-            vanishing.send("half a li");
-            vanishing.reset();
-            await().atMost(LIMIT).until(() -> server.connections().size() == 1);
-            assertThat(bystander.ask("still here")).isEqualTo("still here");
-        }
+        ReceiveModeChecks.survivesAClientThatResetsMidLine(server.port(), () -> server.connections().size());
     }
 
     @Test
@@ -124,23 +100,11 @@ class ActiveEchoTest {
 
     @Test
     void mainPrintsThePortItGotAndEchoes() throws Exception {
-        try (LessonRun run = LessonRun.start("ActiveEcho", "--port", "0")) {
-            int port = run.awaitListeningPort();
-            try (var client = new LineClient(port)) {
-                assertThat(client.ask("through main")).isEqualTo("through main");
-            }
-        }
+        ReceiveModeChecks.mainPrintsThePortItGotAndEchoes("ActiveEcho");
     }
 
     @Test
     void aPortInUseIsExplainedInOneLine() throws Exception {
-        try (var taken = new ServerSocket()) {
-            taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            try (LessonRun run = LessonRun.start("ActiveEcho", "--port", String.valueOf(taken.getLocalPort()))) {
-                assertThat(run.exitCode(LIMIT)).isEqualTo(1);
-                assertThat(run.stderr().strip().lines()).hasSize(1);
-                assertThat(run.stderr()).contains("already in use").contains("--port 0");
-            }
-        }
+        ReceiveModeChecks.aPortInUseIsExplainedInOneLine("ActiveEcho");
     }
 }

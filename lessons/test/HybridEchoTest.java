@@ -2,9 +2,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -34,25 +31,20 @@ class HybridEchoTest {
 
     @Test
     void echoesEachLineAndClosesAtEndOfStream() throws IOException {
-        try (var client = new LineClient(server.port())) {
-            assertThat(client.ask("hello")).isEqualTo("hello");
-            assertThat(client.ask("second line")).isEqualTo("second line");
-            client.shutdownOutput();
-            assertThat(client.readLine()).as("the owner closes after the Closed message").isNull();
-        }
+        ReceiveModeChecks.echoesEachLineAndClosesAtEndOfStream(server.port());
     }
 
     @Test
     @Timeout(60)
     void withThePausedOwnerTheSenderStallsAndTheMailboxHoldsOneMessage() throws Exception {
         server.pauseOwners();
-        int lines = 20_000;
+        int lines = 10_000;
         try (var sender = new FloodingSender(server.port(), lines, 16 * 1024)) {
             HybridEcho.Connection connection = onlyConnection();
             sender.awaitStalled(Duration.ofMillis(500), LIMIT);
 
             long stalledAt = sender.written();
-            assertThat(stalledAt).as("the sender is stuck with most of its 2 MB still to write")
+            assertThat(stalledAt).as("the sender is stuck with most of its 1 MB still to write")
                     .isLessThan(sender.total() / 4);
             assertThat(sender.finished()).isNotDone();
             assertThat(connection.mailboxDepth()).isEqualTo(1);
@@ -86,28 +78,12 @@ class HybridEchoTest {
 
     @Test
     void refusesAnOversizeLineAndKeepsServingOthers() throws IOException {
-        try (var bystander = new LineClient(server.port()); var offender = new LineClient(server.port())) {
-            assertThat(bystander.ask("before")).isEqualTo("before");
-            offender.sendLine("fine");
-            offender.send("x".repeat(HybridEcho.MAX_LINE + 1000));
-            assertThat(offender.readLine()).as("lines before the bad one are still echoed").isEqualTo("fine");
-            assertThat(offender.readLine()).startsWith("ERROR").contains("longer than 8192 bytes");
-            assertThat(offender.readLine()).as("closed after the error").isNull();
-            assertThat(bystander.ask("after")).isEqualTo("after");
-        }
+        ReceiveModeChecks.refusesAnOversizeLineAndKeepsServingOthers(server.port(), HybridEcho.MAX_LINE);
     }
 
     @Test
     void survivesAClientThatResetsMidLine() throws IOException {
-        try (var bystander = new LineClient(server.port())) {
-            await().atMost(LIMIT).until(() -> server.connections().size() == 1);
-            var vanishing = new LineClient(server.port());
-            await().atMost(LIMIT).until(() -> server.connections().size() == 2);
-            vanishing.send("half a li");
-            vanishing.reset();
-            await().atMost(LIMIT).until(() -> server.connections().size() == 1);
-            assertThat(bystander.ask("still here")).isEqualTo("still here");
-        }
+        ReceiveModeChecks.survivesAClientThatResetsMidLine(server.port(), () -> server.connections().size());
     }
 
     @Test
@@ -131,29 +107,17 @@ class HybridEchoTest {
         try (LessonRun run = LessonRun.start("HybridEcho", "--port", "0", "--demo")) {
             assertThat(run.exitCode(Duration.ofSeconds(50))).as(run.output()).isZero();
             assertThat(run.stdout()).contains("KiB  mailbox 1  reader DISARMED")
-                    .contains("all 20,000 lines came back, in order");
+                    .contains("all 10,000 lines came back, in order");
         }
     }
 
     @Test
     void mainPrintsThePortItGotAndEchoes() throws Exception {
-        try (LessonRun run = LessonRun.start("HybridEcho", "--port", "0")) {
-            int port = run.awaitListeningPort();
-            try (var client = new LineClient(port)) {
-                assertThat(client.ask("through main")).isEqualTo("through main");
-            }
-        }
+        ReceiveModeChecks.mainPrintsThePortItGotAndEchoes("HybridEcho");
     }
 
     @Test
     void aPortInUseIsExplainedInOneLine() throws Exception {
-        try (var taken = new ServerSocket()) {
-            taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            try (LessonRun run = LessonRun.start("HybridEcho", "--port", String.valueOf(taken.getLocalPort()))) {
-                assertThat(run.exitCode(LIMIT)).isEqualTo(1);
-                assertThat(run.stderr().strip().lines()).hasSize(1);
-                assertThat(run.stderr()).contains("already in use").contains("--port 0");
-            }
-        }
+        ReceiveModeChecks.aPortInUseIsExplainedInOneLine("HybridEcho");
     }
 }
