@@ -141,8 +141,13 @@ class ActiveEcho {
     static Server start(int port) throws IOException {
         // Create the listening socket and bind it to loopback: only this machine can connect.
         var listener = new ServerSocket();
-        listener.setReceiveBufferSize(RECEIVE_BUFFER);     // accepted sockets inherit it
-        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        try {
+            listener.setReceiveBufferSize(RECEIVE_BUFFER);     // accepted sockets inherit it
+            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        } catch (IOException e) {
+            listener.close();
+            throw e;
+        }
         Set<Connection> connections = ConcurrentHashMap.newKeySet();
         var owners = new PauseSwitch();
         Thread acceptor = Thread.ofPlatform().name("acceptor")
