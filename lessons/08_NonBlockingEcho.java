@@ -45,7 +45,7 @@ class NonBlockingEcho {
             which of them are ready. Many clients, no thread per client, nobody waits for anybody.
 
               --port N   the TCP port to listen on (default %d; 0 picks any free port)
-              --quiet    narrate connections only, not every read (for measuring)
+              --quiet    narrate little: no reads, no resets, only some connections (for measuring)
               --raw      show non-blocking calls without a Selector, and what polling costs; then exit
               --help     print this help and exit
 
@@ -219,7 +219,7 @@ class NonBlockingEcho {
                 if (key.isReadable()) read(key, c);
                 if (key.isValid() && key.isWritable()) writeUnsent(key, c);
             } catch (IOException e) {
-                log("%s: %s; closing it", c.name, e.getMessage());    // a reset: this client only
+                if (narrate) log("%s: %s; closing it", c.name, e.getMessage());   // a reset: this client only
                 close(key, c);
             }
         }
