@@ -77,7 +77,7 @@ class ActiveEcho {
             mailbox.add(message);
             int depth = mailbox.size();
             highWater.accumulateAndGet(depth, Math::max);
-            if (worthTelling(depth)) log("mailbox depth %,d after %s", depth, brief(message));
+            if (worthTelling(depth)) log("mailbox depth %,d after %s", depth, shortened(message));
         }
 
         /// How many messages wait for the owner now.
@@ -289,7 +289,7 @@ class ActiveEcho {
         return n <= 3 || Long.bitCount(n) == 1;
     }
 
-    static String brief(Message message) {
+    static String shortened(Message message) {
         String text = message.toString();
         return text.length() <= 60 ? text : text.substring(0, 57) + "...";
     }

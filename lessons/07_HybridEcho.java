@@ -100,7 +100,7 @@ class HybridEcho {
             delivered++;
             if (worthTelling(delivered)) {
                 log("delivered message %,d, %s; mailbox depth %d; disarmed until the owner asks again",
-                        delivered, brief(message), depth);
+                        delivered, shortened(message), depth);
             }
         }
 
@@ -324,7 +324,7 @@ class HybridEcho {
         return n <= 3 || Long.bitCount(n) == 1;
     }
 
-    static String brief(Message message) {
+    static String shortened(Message message) {
         String text = message.toString();
         return text.length() <= 60 ? text : text.substring(0, 57) + "...";
     }

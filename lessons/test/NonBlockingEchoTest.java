@@ -57,7 +57,7 @@ class NonBlockingEchoTest {
                 connection.configureBlocking(false);
                 assertThat(connection.read(ByteBuffer.allocate(16))).isZero();
 
-                // Once briefly, so that loading classes does not count as waiting.
+                // Once for a moment first, so that loading classes does not count as waiting.
                 NonBlockingEcho.pollWithoutWaiting(connection, Duration.ofMillis(20));
                 NonBlockingEcho.waitWithSelector(connection, Duration.ofMillis(20));
 
