@@ -194,7 +194,7 @@ class TlsEcho {
             log("handshake done: %s", describe(client.getSession()));
             echoLines(client);
         } catch (SocketTimeoutException e) {
-            log("no handshake within %s: closing", handshakeTimeout);
+            log("no handshake within %d ms: closing", handshakeTimeout.toMillis());
         } catch (SSLException e) {
             log("TLS failed: %s", e.getMessage());       // plain text on a TLS port, an untrusted peer...
         } catch (IOException e) {

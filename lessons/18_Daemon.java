@@ -161,7 +161,7 @@ class Daemon {
                     // been read and answered by now: if we are going down, this one is done.
                     if (!draining.get()) continue;
                     say(client, GOODBYE);
-                    log("%s: said goodbye after %d answers", client.getRemoteSocketAddress(), answered);
+                    log("%s: said goodbye; lines answered: %d", client.getRemoteSocketAddress(), answered);
                     return;
                 }
                 if (b == -1) break;
@@ -182,7 +182,7 @@ class Daemon {
                 line.reset();
                 answered++;
             }
-            log("%s closed the connection after %d answers", client.getRemoteSocketAddress(), answered);
+            log("%s closed the connection; lines answered: %d", client.getRemoteSocketAddress(), answered);
         } catch (IOException e) {
             log("%s: connection ended: %s", client.getRemoteSocketAddress(), e.getMessage());
         } finally {
