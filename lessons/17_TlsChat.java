@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
@@ -40,7 +41,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLPeerUnverifiedException;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
@@ -183,10 +183,11 @@ class TlsChat {
     }
     // end::contexts[]
 
-    record Member(SSLSocket socket, BlockingQueue<String> outbox) {}
+    /// A member of the chat: its TLS socket, the TCP socket under it, the lines waiting for it.
+    record Member(SSLSocket socket, Socket tcp, BlockingQueue<String> outbox) {}
 
     /// A running chat: the port, who is in, and `close()` to stop it and every connection.
-    record Server(SSLServerSocket listener, Map<String, Member> members, Set<Socket> connections, Thread acceptor)
+    record Server(ServerSocket listener, Map<String, Member> members, Set<Socket> connections, Thread acceptor)
             implements AutoCloseable {
         int port() {
             return listener.getLocalPort();
@@ -201,11 +202,10 @@ class TlsChat {
 
     // tag::start[]
     static Server start(int port, ClientAuth clientAuth) throws IOException, GeneralSecurityException {
-        var listener = (SSLServerSocket) context("server").getServerSocketFactory().createServerSocket();
-        listener.setEnabledProtocols(PROTOCOLS);
-        listener.setEnabledCipherSuites(AEAD_SUITES);
-        // Ask the client for a certificate signed by our authority: optional (want) or required (need).
-        if (clientAuth == ClientAuth.NEED) listener.setNeedClientAuth(true); else listener.setWantClientAuth(true);
+        SSLContext context = context("server");
+        // A plain TCP listener: TLS goes on top of each accepted connection, and the TCP socket
+        // underneath stays ours, to cut off a client at once (see broadcast).
+        var listener = new ServerSocket();
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         Map<String, Member> members = new ConcurrentHashMap<>();
         Set<Socket> connections = ConcurrentHashMap.newKeySet();
@@ -213,11 +213,15 @@ class TlsChat {
         Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> {
             while (!listener.isClosed()) {
                 try {
-                    var client = (SSLSocket) listener.accept();
-                    connections.add(client);
-                    Thread.ofVirtual().name("client " + client.getPort()).start(() -> {
-                        serve(client, members, "~guest" + guests.incrementAndGet());
-                        connections.remove(client);
+                    Socket tcp = listener.accept();
+                    connections.add(tcp);
+                    Thread.ofVirtual().name("client " + tcp.getPort()).start(() -> {
+                        try {
+                            serve(overTls(context, tcp, clientAuth), tcp, members, "~guest" + guests.incrementAndGet());
+                        } catch (IOException e) {
+                            log("%s: %s", tcp.getRemoteSocketAddress(), e.getMessage());
+                        }
+                        connections.remove(tcp);
                     });
                 } catch (IOException e) {
                     if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
@@ -226,11 +230,23 @@ class TlsChat {
         });
         return new Server(listener, members, connections, acceptor);
     }
+
+    /// The server's side of TLS over an accepted TCP connection: TLS 1.3, AEAD suites, and a
+    /// request for the client's certificate, optional (want) or required (need).
+    static SSLSocket overTls(SSLContext context, Socket tcp, ClientAuth clientAuth) throws IOException {
+        var tls = (SSLSocket) context.getSocketFactory().createSocket(tcp, null, true);   // server mode
+        SSLParameters parameters = tls.getSSLParameters();
+        parameters.setProtocols(PROTOCOLS);
+        parameters.setCipherSuites(AEAD_SUITES);
+        if (clientAuth == ClientAuth.NEED) parameters.setNeedClientAuth(true); else parameters.setWantClientAuth(true);
+        tls.setSSLParameters(parameters);
+        return tls;
+    }
     // end::start[]
 
     // tag::serve[]
-    static void serve(SSLSocket client, Map<String, Member> members, String guestName) {
-        var me = new Member(client, new ArrayBlockingQueue<>(OUTBOX));
+    static void serve(SSLSocket client, Socket tcp, Map<String, Member> members, String guestName) {
+        var me = new Member(client, tcp, new ArrayBlockingQueue<>(OUTBOX));
         try (client) {
             client.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
             client.startHandshake();
@@ -256,7 +272,7 @@ class TlsChat {
             }
             me.outbox().offer(END);
             writer.join(Duration.ofSeconds(2));
-            closePolitely(client);
+            if (writer.isAlive()) tcp.close(); else closePolitely(client);   // still stuck writing: cut it
         } catch (SSLException e) {
             log("%s: TLS failed: %s", client.getRemoteSocketAddress(), e.getMessage());
         } catch (IOException | InterruptedException e) {
@@ -312,9 +328,11 @@ class TlsChat {
     static void broadcast(Map<String, Member> members, String from, String line) {
         members.forEach((name, member) -> {
             if (name.equals(from)) return;
-            if (!member.outbox().offer(line)) {
+            if (!member.outbox().offer(line) && !member.tcp().isClosed()) {
                 log("%s is not reading: %d lines waiting; disconnecting it", name, OUTBOX);
-                closeQuietly(member.socket());
+                // Close the TCP socket, not the TLS one: a TLS close would first send close_notify,
+                // and wait for the writer that is stuck on this very client.
+                closeQuietly(member.tcp());
             }
         });
     }
@@ -329,7 +347,7 @@ class TlsChat {
             }
             out.flush();
         } catch (IOException | InterruptedException e) {
-            closeQuietly(member.socket());
+            closeQuietly(member.tcp());
         }
     }
     // end::outbox[]
@@ -376,7 +394,7 @@ class TlsChat {
     }
 
     static void log(String format, Object... args) {
-        System.out.printf("%s [%s] %s%n", LocalTime.now().withNano(0), Thread.currentThread().getName(),
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 

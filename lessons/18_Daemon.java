@@ -66,9 +66,9 @@ class Daemon {
 
     static void write(int priority, String level, String colour, String message) {
         String line = JOURNAL ? "<%d>%s".formatted(priority, message)
-                : TERMINAL ? "%s %s%s\u001b[0m [%s] %s".formatted(LocalTime.now().withNano(0), colour, level,
+                : TERMINAL ? "%tT %s%s\u001b[0m [%s] %s".formatted(LocalTime.now(), colour, level,
                         Thread.currentThread().getName(), message)
-                : "%s %s [%s] %s".formatted(LocalTime.now().withNano(0), level, Thread.currentThread().getName(), message);
+                : "%tT %s [%s] %s".formatted(LocalTime.now(), level, Thread.currentThread().getName(), message);
         System.out.println(line);        // one println, one line: lines from threads never interleave
     }
     // end::log[]

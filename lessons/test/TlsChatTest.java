@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
@@ -167,6 +168,33 @@ class TlsChatTest {
         assertThat(bob.readUntil("* line")).isEqualTo("* line longer than 1024 bytes; closing");
         assertThat(bob.read()).isNull();
         assertThat(alice.readUntil("* bob")).isEqualTo("* bob left");
+    }
+
+    @Test
+    void aClientThatStopsReadingIsDisconnectedAndTheOthersGoOn() throws Exception {
+        server = TlsChat.start(0, TlsChat.ClientAuth.WANT);
+        var alice = new ChatClient("alice");
+        var reader = new ChatClient(null);
+        // A small receive buffer, and never a read: the server's writes to bob soon stall.
+        var stalled = new Socket();
+        stalled.setReceiveBufferSize(4096);
+        stalled.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()), 5_000);
+        stalled.setSoTimeout(10_000);
+        var bob = (SSLSocket) TlsChat.context("bob").getSocketFactory()
+                .createSocket(stalled, "localhost", server.port(), true);
+        bob.startHandshake();
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.members().containsKey("bob"));
+        // Alice talks at the pace of a reader who keeps up; bob reads nothing.
+        String line = "x".repeat(1000);
+        for (int sent = 0; server.members().containsKey("bob"); sent++) {
+            assertThat(sent).as("bob should have been cut off long ago").isLessThan(20_000);
+            alice.say(line);
+            assertThat(reader.readUntil("alice:")).isEqualTo("alice: " + line);
+        }
+        assertThat(alice.readUntil("* bob left")).isEqualTo("* bob left");
+        alice.say("/who");
+        assertThat(alice.readUntil("* here:")).matches("\\* here: alice, ~guest\\d+");
+        bob.close();
     }
 
     @Test
