@@ -247,7 +247,7 @@ class TlsChat {
     // tag::serve[]
     static void serve(SSLSocket client, Socket tcp, Map<String, Member> members, String guestName) {
         var me = new Member(client, tcp, new ArrayBlockingQueue<>(OUTBOX));
-        try (client) {
+        try {
             client.setSoTimeout((int) HANDSHAKE_TIMEOUT.toMillis());
             client.startHandshake();
             client.setSoTimeout(0);
@@ -258,6 +258,7 @@ class TlsChat {
             String name = proven != null ? proven : guestName;
             if (members.putIfAbsent(name, me) != null) {
                 say(client, "* " + name + " is already here; closing");
+                closePolitely(client);
                 return;
             }
             Thread writer = Thread.ofVirtual().name("writer " + client.getPort()).start(() -> write(me));
@@ -272,12 +273,13 @@ class TlsChat {
             }
             me.outbox().offer(END);
             writer.join(Duration.ofSeconds(2));
-            if (writer.isAlive()) tcp.close(); else closePolitely(client);   // still stuck writing: cut it
+            if (!writer.isAlive()) closePolitely(client);    // else it is stuck writing: the TCP close cuts it
         } catch (SSLException e) {
             log("%s: TLS failed: %s", client.getRemoteSocketAddress(), e.getMessage());
         } catch (IOException | InterruptedException e) {
             log("%s: connection ended: %s", client.getRemoteSocketAddress(), e.getMessage());
         } finally {
+            closeQuietly(tcp);              // the TCP socket under TLS: closing it never waits for a writer
             for (var member : members.entrySet()) {
                 if (member.getValue() == me && members.remove(member.getKey(), me)) {
                     log("%s left", member.getKey());
