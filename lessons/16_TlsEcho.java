@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -32,7 +33,6 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
@@ -78,11 +78,13 @@ class TlsEcho {
             """.formatted(DEFAULT_PORT);
 
     /// A running server: the port it got, and `close()` to stop it and every connection it holds.
-    record Server(SSLServerSocket listener, Set<Socket> connections, Thread acceptor) implements AutoCloseable {
+    record Server(ServerSocket listener, Set<Socket> connections, Thread acceptor) implements AutoCloseable {
         int port() {
             return listener.getLocalPort();
         }
 
+        /// Closes the TCP sockets under TLS: closing a TLS socket would first send close_notify,
+        /// and wait for a handler stuck writing to a client that does not read.
         @Override
         public void close() throws IOException {
             listener.close();
@@ -160,21 +162,26 @@ class TlsEcho {
     }
 
     static Server start(int port, Duration handshakeTimeout) throws IOException, GeneralSecurityException {
-        var listener = (SSLServerSocket) serverContext().getServerSocketFactory().createServerSocket();
-        // Offer TLS 1.3 and its AEAD suites only: nothing older, nothing weaker to negotiate down to.
-        listener.setEnabledProtocols(PROTOCOLS);
-        listener.setEnabledCipherSuites(AEAD_SUITES);
+        SSLContext context = serverContext();
+        // An ordinary TCP listener: TLS is a layer the server puts on each accepted connection.
+        var listener = new ServerSocket();
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         Set<Socket> connections = ConcurrentHashMap.newKeySet();
         Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> {
             while (!listener.isClosed()) {
                 try {
-                    // accept() is plain TCP: the handshake has not started yet.
-                    var client = (SSLSocket) listener.accept();
-                    connections.add(client);
-                    log("accepted %s; the TLS handshake comes next", client.getRemoteSocketAddress());
-                    Thread.ofVirtual().name("client " + client.getPort())
-                            .start(() -> serve(client, handshakeTimeout, connections));
+                    Socket tcp = listener.accept();       // plain TCP: no handshake yet
+                    connections.add(tcp);
+                    log("accepted %s; the TLS handshake comes next", tcp.getRemoteSocketAddress());
+                    Thread.ofVirtual().name("client " + tcp.getPort()).start(() -> {
+                        try {
+                            serve(overTls(context, tcp), handshakeTimeout);
+                        } catch (IOException e) {
+                            log("cannot start TLS: %s", e.getMessage());
+                        } finally {
+                            connections.remove(tcp);
+                        }
+                    });
                 } catch (IOException e) {
                     if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
                 }
@@ -182,10 +189,19 @@ class TlsEcho {
         });
         return new Server(listener, connections, acceptor);
     }
+
+    /// The server's side of TLS over a connected TCP socket.
+    static SSLSocket overTls(SSLContext context, Socket tcp) throws IOException {
+        var tls = (SSLSocket) context.getSocketFactory().createSocket(tcp, null, true);   // server mode
+        // Offer TLS 1.3 and its AEAD suites only: nothing older, nothing weaker to negotiate down to.
+        tls.setEnabledProtocols(PROTOCOLS);
+        tls.setEnabledCipherSuites(AEAD_SUITES);
+        return tls;
+    }
     // end::start[]
 
     // tag::serve[]
-    static void serve(SSLSocket client, Duration handshakeTimeout, Set<Socket> connections) {
+    static void serve(SSLSocket client, Duration handshakeTimeout) {
         try (client) {
             // Give the handshake a deadline: a client that connects and says nothing must not hold us.
             client.setSoTimeout((int) handshakeTimeout.toMillis());
@@ -199,8 +215,6 @@ class TlsEcho {
             log("TLS failed: %s", e.getMessage());       // plain text on a TLS port, an untrusted peer...
         } catch (IOException e) {
             log("connection ended: %s", e.getMessage());
-        } finally {
-            connections.remove(client);
         }
     }
 

@@ -1,8 +1,10 @@
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -18,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
@@ -137,9 +140,8 @@ class TlsEchoTest {
 
     @Test
     void onlyTls13AndAeadSuitesAreOfferedAndRenegotiationIsRefused() throws Exception {
-        assertThat(server.listener().getEnabledProtocols()).containsExactly("TLSv1.3");
-        assertThat(server.listener().getEnabledCipherSuites())
-                .allMatch(suite -> suite.contains("_GCM_") || suite.contains("_CHACHA20_POLY1305_"));
+        assertThat(TlsEcho.PROTOCOLS).containsExactly("TLSv1.3");
+        assertThat(TlsEcho.AEAD_SUITES).allMatch(suite -> suite.contains("_GCM_") || suite.contains("_CHACHA20_POLY1305_"));
         assertThat(System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation")).isEqualTo("true");
         try (var tls = (SSLSocket) TlsEcho.clientContext().getSocketFactory()
                 .createSocket(LOOPBACK.getAddress(), server.port())) {
@@ -180,6 +182,42 @@ class TlsEchoTest {
                 .inheritIO().start();
         assertThat(check.waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(check.exitValue()).as("git ignores the key store").isZero();
+    }
+
+    @Test
+    @Timeout(40)
+    void closeEndsEvenAConnectionWhoseClientDoesNotRead() throws Exception {
+        var tcp = new Socket();
+        tcp.setReceiveBufferSize(4096);       // the echoes back up quickly: the handler blocks in write
+        tcp.connect(address(), 5_000);
+        tcp.setSoTimeout(10_000);
+        var tls = (SSLSocket) TlsEcho.clientContext().getSocketFactory()
+                .createSocket(tcp, "localhost", server.port(), true);
+        tls.startHandshake();
+        var sent = new AtomicLong();
+        Thread sender = Thread.ofVirtual().start(() -> {
+            byte[] line = ("y".repeat(999) + "\n").getBytes(StandardCharsets.UTF_8);
+            try {
+                while (true) {
+                    tls.getOutputStream().write(line);
+                    sent.addAndGet(line.length);
+                }
+            } catch (IOException e) {
+                // The server closed the connection: what this test waits for.
+            }
+        });
+        // Far more than the echoes that fit in the buffers between us: the handler is stuck writing.
+        await().atMost(Duration.ofSeconds(20)).until(() -> sent.get() > 2_000_000);
+        var closer = Thread.ofVirtual().start(() -> {
+            try {
+                server.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        assertThat(closer.join(Duration.ofSeconds(5))).as("close() returned").isTrue();
+        assertThat(sender.join(Duration.ofSeconds(10))).as("the connection is closed").isTrue();
+        tls.close();
     }
 
     @Test
