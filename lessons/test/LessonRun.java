@@ -56,6 +56,14 @@ final class LessonRun implements AutoCloseable {
         return new LessonRun(builder.start());
     }
 
+    /// Runs any command, with extra environment variables: a lesson behind a wrapper such as
+    /// `systemd-socket-activate`, or a lesson that should believe it runs under systemd.
+    static LessonRun startCommand(List<String> command, java.util.Map<String, String> environment) throws IOException {
+        var builder = new ProcessBuilder(command);
+        builder.environment().putAll(environment);
+        return startProcess(builder);
+    }
+
     static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
