@@ -1,0 +1,229 @@
+import grading.Check;
+import grading.Client;
+import grading.Expect;
+import grading.Lab;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/// The graded checks of lab 02: each starts the learner's event loop on port 0 and talks to it.
+public final class EventLoopEchoChecks implements Lab {
+
+    /// More than the kernel buffers on loopback (a few MB each way): some replies must wait.
+    static final int FLOOD_BYTES = 16 << 20;
+
+    @Override
+    public String title() {
+        return "Event-loop echo";
+    }
+
+    @Override
+    public List<Check> checks() {
+        return List.of(
+                Check.core("echoes a line", 10,
+                        "on OP_READ, read into the connection's buffer, cut out the line, queue it, write it",
+                        () -> withClient(client -> client.echo("hello"))),
+                Check.core("serves 100 clients on one thread", 10,
+                        "no thread per client: the one event-loop thread does all the reads and writes",
+                        EventLoopEchoChecks::oneThread),
+                Check.core("serves 1,000 clients at once", 15,
+                        "every connection is a key in the same Selector, with its own buffers as attachment",
+                        EventLoopEchoChecks::thousandClients).within(Duration.ofSeconds(40)),
+                Check.of("joins a line split across reads", 10,
+                        "a read may end mid-line: keep those bytes in the buffer (compact) until the newline comes",
+                        EventLoopEchoChecks::splitLine),
+                Check.of("echoes several lines that arrive in one read", 5,
+                        "one read can hold several lines: queue every complete line, not just the first",
+                        EventLoopEchoChecks::severalLinesInOneRead),
+                Check.core("flushes replies the kernel could not take at once", 15,
+                        "write() may take only part of a buffer: keep the rest queued and finish on OP_WRITE",
+                        EventLoopEchoChecks::flushesEverything).within(Duration.ofSeconds(30)),
+                Check.of("a client that does not read holds up nobody", 15,
+                        "never loop on write() until it is done: a full send buffer means wait for OP_WRITE",
+                        EventLoopEchoChecks::slowReaderHoldsUpNobody).within(Duration.ofSeconds(30)),
+                Check.of("closes at end of stream, after the last reply", 10,
+                        "read returns -1 at end of stream: send what is queued, then close the channel",
+                        EventLoopEchoChecks::closesAtEndOfStream),
+                Check.of("survives a client that resets", 10,
+                        "an IOException belongs to one key: close that channel, keep the loop running",
+                        EventLoopEchoChecks::survivesReset));
+    }
+
+    interface Conversation {
+        void with(Client client) throws Exception;
+    }
+
+    private static void withClient(Conversation conversation) throws Exception {
+        try (var server = EventLoopEcho.start(0); var client = Client.connect(server.port())) {
+            conversation.with(client);
+        }
+    }
+
+    private static void oneThread() throws Exception {
+        var threads = ManagementFactory.getThreadMXBean();
+        try (var server = EventLoopEcho.start(0)) {
+            int before = threads.getThreadCount();
+            var clients = new ArrayList<Client>();
+            try {
+                for (int i = 0; i < 100; i++) {
+                    clients.add(Client.connect(server.port()));
+                }
+                for (int i = 0; i < clients.size(); i++) {
+                    clients.get(i).echo("client " + i);
+                }
+                int during = threads.getThreadCount();
+                Expect.that(during - before <= 2, "the JVM had " + before + " threads before 100 clients and "
+                        + during + " with them: the server started threads for clients");
+            } finally {
+                closeAll(clients);
+            }
+        }
+    }
+
+    private static void thousandClients() throws Exception {
+        try (var server = EventLoopEcho.start(0)) {
+            var clients = new ArrayList<Client>();
+            try {
+                for (int i = 0; i < 1000; i++) {
+                    clients.add(Client.connect(server.port()));
+                }
+                for (int i = 0; i < clients.size(); i++) {
+                    clients.get(i).send("client " + i + "\n");
+                }
+                for (int i = 0; i < clients.size(); i++) {
+                    Expect.equal("client " + i, clients.get(i).readLine(), "the reply to client " + i + " of 1,000");
+                }
+            } finally {
+                closeAll(clients);
+            }
+        }
+    }
+
+    private static void splitLine() throws Exception {
+        withClient(client -> {
+            client.send("hel");
+            client.expectNothingFor(Duration.ofMillis(300), "half a line must wait for its newline");
+            client.send("lo\n");
+            Expect.equal("hello", client.readLine(), "the reply to \"hel\" then \"lo\\n\"");
+        });
+    }
+
+    private static void severalLinesInOneRead() throws Exception {
+        withClient(client -> {
+            client.send("a\nbb\nccc\n");
+            for (String line : List.of("a", "bb", "ccc")) {
+                Expect.equal(line, client.readLine(), "a reply to \"a\\nbb\\nccc\\n\" sent in one write");
+            }
+        });
+    }
+
+    /// Lines of 1 KB, FLOOD_BYTES in all, numbered so that a lost or repeated piece shows.
+    static byte[] flood() {
+        var text = new StringBuilder(FLOOD_BYTES);
+        for (int i = 0; text.length() < FLOOD_BYTES; i++) {
+            String number = String.format("%08d ", i);
+            text.append(number).append("x".repeat(1023 - number.length())).append('\n');
+        }
+        return text.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /// Sends `bytes` from another thread, so that the caller can decide when to read.
+    static CompletableFuture<Void> sendInBackground(Client client, byte[] bytes) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                client.send(bytes);
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        }, runnable -> Thread.ofPlatform().daemon().name("flooding client").start(runnable));
+    }
+
+    private static void flushesEverything() throws Exception {
+        byte[] sent = flood();
+        withClient(client -> {
+            var sending = sendInBackground(client, sent);
+            // Read only when the client has sent everything (or the server stopped reading it).
+            awaitQuietly(sending, Duration.ofSeconds(8));
+            byte[] received = readExactly(client.socket().getInputStream(), sent.length);
+            int differsAt = Arrays.mismatch(sent, received);
+            Expect.that(differsAt < 0, "the replies differ from the lines sent, from byte " + differsAt
+                    + " of " + sent.length + ": replies were lost or sent twice");
+        });
+    }
+
+    private static void slowReaderHoldsUpNobody() throws Exception {
+        try (var server = EventLoopEcho.start(0);
+             var flooding = Client.connect(server.port());
+             var other = Client.connect(server.port())) {
+            var sending = sendInBackground(flooding, flood());
+            awaitQuietly(sending, Duration.ofSeconds(8));
+            other.echo("am I served?");
+        }
+    }
+
+    private static void closesAtEndOfStream() throws Exception {
+        withClient(client -> {
+            client.send("bye\n");
+            client.socket().shutdownOutput();
+            Expect.equal("bye", client.readLine(), "the reply to the last line before end of stream");
+            client.expectClosed("after the client's end of stream");
+        });
+    }
+
+    private static void survivesReset() throws Exception {
+        try (var server = EventLoopEcho.start(0); var before = Client.connect(server.port())) {
+            before.echo("before the reset");
+            var vanishing = Client.connect(server.port());
+            vanishing.send("half a li");
+            vanishing.reset();
+            before.echo("still here");
+            try (var after = Client.connect(server.port())) {
+                after.echo("after the reset");
+            }
+        }
+    }
+
+    private static byte[] readExactly(InputStream in, int length) throws IOException {
+        var bytes = new byte[length];
+        int got = 0;
+        try {
+            while (got < length) {
+                int n = in.read(bytes, got, length - got);
+                if (n < 0) {
+                    break;
+                }
+                got += n;
+            }
+        } catch (java.net.SocketTimeoutException e) {
+            // Report below what arrived.
+        }
+        Expect.that(got == length, "only " + got + " of " + length + " bytes came back");
+        return bytes;
+    }
+
+    private static void awaitQuietly(CompletableFuture<Void> future, Duration limit) throws InterruptedException {
+        try {
+            future.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+            // The check's own expectation decides; the sender may still be blocked.
+        }
+    }
+
+    private static void closeAll(List<Client> clients) {
+        for (Client client : clients) {
+            try {
+                client.close();
+            } catch (IOException ignored) {
+                // Closing anyway.
+            }
+        }
+    }
+}
