@@ -10,7 +10,7 @@ import java.time.Duration;
 public record Check(String name, int points, boolean core, String hint, Duration limit, Body body) {
 
     /// The time limit of a check unless it says otherwise.
-    public static final Duration DEFAULT_LIMIT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_LIMIT = Duration.ofSeconds(20);
 
     /// The code of a check: returns normally to pass, throws (an `AssertionError` from
     /// [Expect], or anything else) to fail.

@@ -1,5 +1,6 @@
 package grading;
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,7 +25,7 @@ public final class Client implements AutoCloseable {
 
     private Client(Socket socket) throws IOException {
         this.socket = socket;
-        this.in = socket.getInputStream();
+        this.in = new BufferedInputStream(socket.getInputStream());
         this.out = socket.getOutputStream();
     }
 
@@ -36,6 +37,11 @@ public final class Client implements AutoCloseable {
 
     public Socket socket() {
         return socket;
+    }
+
+    /// The client's input, buffered: read replies through this, not through the socket.
+    public InputStream input() {
+        return in;
     }
 
     public Client send(String text) throws IOException {

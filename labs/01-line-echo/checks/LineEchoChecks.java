@@ -14,10 +14,14 @@ import java.io.SequenceInputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 
 /// The graded checks of lab 01: each starts the learner's server on port 0 and talks to it.
 public final class LineEchoChecks implements Lab {
+
+    /// Mockito's first mock makes classes at run time: seconds on a busy machine.
+    static final Duration MOCKITO_LIMIT = Duration.ofSeconds(40);
 
     @Override
     public String title() {
@@ -53,10 +57,10 @@ public final class LineEchoChecks implements Lab {
                         LineEchoChecks::survivesReset),
                 Check.of("serve() closes its socket when the peer vanishes", 10,
                         "however reading ends, with -1 or with an exception, the socket must be closed (try-with-resources)",
-                        LineEchoChecks::closesOnReset),
+                        LineEchoChecks::closesOnReset).within(MOCKITO_LIMIT),
                 Check.of("serve() echoes then closes its socket at end of stream", 5,
                         "write each line to the socket's output stream, and close the socket when input ends",
-                        LineEchoChecks::closesOnEndOfStream));
+                        LineEchoChecks::closesOnEndOfStream).within(MOCKITO_LIMIT));
     }
 
     interface Conversation {

@@ -152,7 +152,7 @@ public final class EventLoopEchoChecks implements Lab {
             var sending = sendInBackground(client, sent);
             // Read only when the client has sent everything (or the server stopped reading it).
             awaitQuietly(sending, Duration.ofSeconds(8));
-            byte[] received = readExactly(client.socket().getInputStream(), sent.length);
+            byte[] received = readExactly(client.input(), sent.length);
             int differsAt = Arrays.mismatch(sent, received);
             Expect.that(differsAt < 0, "the replies differ from the lines sent, from byte " + differsAt
                     + " of " + sent.length + ": replies were lost or sent twice");

@@ -58,7 +58,7 @@ public final class PooledServerChecks implements Lab {
                         PooledServerChecks::noThreadPerConnection),
                 Check.of("a handler's exception does not kill its worker", 10,
                         "catch what the handler throws inside the task: a task that throws ends its thread",
-                        PooledServerChecks::exceptionKeepsWorker),
+                        PooledServerChecks::exceptionKeepsWorker).within(Duration.ofSeconds(40)),
                 Check.of("close() stops the listener and every worker", 10,
                         "close the listening socket, then shut the pool down and wait for its threads",
                         PooledServerChecks::closeStopsEverything));
