@@ -35,6 +35,12 @@ public final class Client implements AutoCloseable {
         return new Client(socket);
     }
 
+    /// A client over a socket connected already (a TLS socket, say).
+    public static Client over(Socket socket) throws IOException {
+        socket.setSoTimeout((int) READ_LIMIT.toMillis());
+        return new Client(socket);
+    }
+
     public Socket socket() {
         return socket;
     }
