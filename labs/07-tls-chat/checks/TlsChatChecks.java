@@ -22,7 +22,7 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /// The graded checks of lab 07: the grader's own TLS client and server (plain JDK code) face the
-/// learner's server and client. Certificates are made once per run by keytool, in target/.
+/// learner's server and client. Certificates are made by keytool, in target/labs/tls.
 public final class TlsChatChecks implements Lab {
 
     /// Making certificates runs keytool: seconds on a busy machine.
@@ -69,20 +69,44 @@ public final class TlsChatChecks implements Lab {
                 .stream().map(check -> check.within(LIMIT)).toList();
     }
 
-    /// The certificates of one grading run: the lab's, another for the same name that nobody
-    /// trusts, and a trusted one for the wrong name.
+    /// The certificates the checks use: the lab's, another for the same name that nobody trusts,
+    /// and a trusted one for the wrong name. Made once (keytool takes seconds) in target/labs/tls,
+    /// and made again after a day.
     record Certificates(TlsChat.LabCertificate lab, TlsChat.LabCertificate other, TlsChat.LabCertificate wrongName) {
+        private static final Path DIR = Path.of("target", "labs", "tls");
         private static Certificates made;
 
         static synchronized Certificates get() throws IOException, GeneralSecurityException {
             if (made == null) {
-                Path dir = Files.createDirectories(Path.of("target", "labs", "tls"));
-                Path run = Files.createTempDirectory(dir, "certificates-");
-                made = new Certificates(TlsChat.LabCertificate.create(run.resolve("lab"), "localhost"),
-                        TlsChat.LabCertificate.create(run.resolve("other"), "localhost"),
-                        TlsChat.LabCertificate.create(run.resolve("wrong"), "wrong.example"));
+                Path ready = DIR.resolve("ready");
+                if (!Files.isDirectory(ready) || Files.getLastModifiedTime(ready).toInstant()
+                        .isBefore(java.time.Instant.now().minus(Duration.ofDays(1)))) {
+                    // Make them aside, then move them into place in one step.
+                    Path fresh = Files.createTempDirectory(Files.createDirectories(DIR), "making-");
+                    TlsChat.LabCertificate.create(fresh.resolve("lab"), "localhost");
+                    TlsChat.LabCertificate.create(fresh.resolve("other"), "localhost");
+                    TlsChat.LabCertificate.create(fresh.resolve("wrong"), "wrong.example");
+                    deleteTree(ready);
+                    Files.move(fresh, ready, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                }
+                made = new Certificates(stores(ready.resolve("lab"), "localhost"), stores(ready.resolve("other"), "localhost"),
+                        stores(ready.resolve("wrong"), "wrong.example"));
             }
             return made;
+        }
+
+        private static TlsChat.LabCertificate stores(Path dir, String hostName) {
+            return new TlsChat.LabCertificate(dir.resolve(hostName + ".p12"), dir.resolve(hostName + "-trust.p12"));
+        }
+
+        private static void deleteTree(Path dir) throws IOException {
+            if (Files.exists(dir)) {
+                try (var walk = Files.walk(dir)) {
+                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(p);
+                    }
+                }
+            }
         }
     }
 
