@@ -11,6 +11,7 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
 /// A line-oriented TCP client on loopback for checks: every read has a time limit, and each
 /// way it can go wrong becomes a message a learner understands.
@@ -58,6 +59,17 @@ public final class Client implements AutoCloseable {
         out.write(bytes);
         out.flush();
         return this;
+    }
+
+    /// Sends from a thread of its own, so that the caller can read (or not) meanwhile.
+    public CompletableFuture<Void> sendInBackground(byte[] bytes) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                send(bytes);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, runnable -> Thread.ofPlatform().daemon().name("sending client").start(runnable));
     }
 
     /// The next line, without its newline (and without a `\r` before it).

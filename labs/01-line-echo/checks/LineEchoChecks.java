@@ -4,6 +4,7 @@ import static org.mockito.Mockito.when;
 
 import grading.Check;
 import grading.Client;
+import grading.EchoChecks;
 import grading.Expect;
 import grading.Lab;
 import java.io.ByteArrayInputStream;
@@ -42,7 +43,7 @@ public final class LineEchoChecks implements Lab {
                         () -> withClient(client -> client.echo("héllo, wörld ✓ 日本"))),
                 Check.core("closes at end of stream", 10,
                         "read returns -1 when the client closed its side: stop and close the socket",
-                        LineEchoChecks::closesAtEndOfStream),
+                        () -> EchoChecks.closesAtEndOfStream(LineEchoChecks::start)),
                 Check.core("serves several clients at once", 15,
                         "while one client is in the middle of a line, another must be served: one thread each",
                         LineEchoChecks::severalAtOnce),
@@ -54,7 +55,7 @@ public final class LineEchoChecks implements Lab {
                         LineEchoChecks::refusesOverlongLine),
                 Check.of("survives a client that resets mid-line", 15,
                         "a reset is an IOException in that client's thread: end that conversation only",
-                        LineEchoChecks::survivesReset),
+                        () -> EchoChecks.survivesReset(LineEchoChecks::start)),
                 Check.of("serve() closes its socket when the peer vanishes", 10,
                         "however reading ends, with -1 or with an exception, the socket must be closed (try-with-resources)",
                         LineEchoChecks::closesOnReset).within(MOCKITO_LIMIT),
@@ -63,14 +64,14 @@ public final class LineEchoChecks implements Lab {
                         LineEchoChecks::closesOnEndOfStream).within(MOCKITO_LIMIT));
     }
 
-    interface Conversation {
-        void with(Client client) throws Exception;
+    /// The learner's server, as the shared echo checks see it.
+    static EchoChecks.Server start() throws Exception {
+        var server = LineEchoServer.start(0);
+        return new EchoChecks.Server(server.port(), server::close);
     }
 
-    private static void withClient(Conversation conversation) throws Exception {
-        try (var server = LineEchoServer.start(0); var client = Client.connect(server.port())) {
-            conversation.with(client);
-        }
+    private static void withClient(EchoChecks.Conversation conversation) throws Exception {
+        EchoChecks.withClient(LineEchoChecks::start, conversation);
     }
 
     private static void manyLines() throws Exception {
@@ -83,15 +84,6 @@ public final class LineEchoChecks implements Lab {
             for (int i = 0; i < 100; i++) {
                 Expect.equal("line " + i, client.readLine(), "reply " + (i + 1) + " of 100 sent in one write");
             }
-        });
-    }
-
-    private static void closesAtEndOfStream() throws Exception {
-        withClient(client -> {
-            client.send("bye\n");
-            client.socket().shutdownOutput();
-            Expect.equal("bye", client.readLine(), "the reply to the last line before end of stream");
-            client.expectClosed("after the client's end of stream");
         });
     }
 
@@ -115,19 +107,6 @@ public final class LineEchoChecks implements Lab {
             Expect.equal(LineEchoServer.TOO_LONG, client.readLine(), "the answer to a line of MAX_LINE + 1 bytes");
             client.expectClosed("after refusing the line");
         });
-    }
-
-    private static void survivesReset() throws Exception {
-        try (var server = LineEchoServer.start(0); var before = Client.connect(server.port())) {
-            before.echo("before the reset");
-            var vanishing = Client.connect(server.port());
-            vanishing.send("half a li");
-            vanishing.reset();
-            before.echo("still here");
-            try (var after = Client.connect(server.port())) {
-                after.echo("after the reset");
-            }
-        }
     }
 
     private static void closesOnReset() throws Exception {

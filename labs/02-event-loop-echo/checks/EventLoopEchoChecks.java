@@ -1,5 +1,7 @@
 import grading.Check;
 import grading.Client;
+import grading.Clients;
+import grading.EchoChecks;
 import grading.Expect;
 import grading.Lab;
 import java.io.IOException;
@@ -7,7 +9,6 @@ import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -51,58 +52,46 @@ public final class EventLoopEchoChecks implements Lab {
                         EventLoopEchoChecks::slowReaderHoldsUpNobody).within(Duration.ofSeconds(30)),
                 Check.of("closes at end of stream, after the last reply", 10,
                         "read returns -1 at end of stream: send what is queued, then close the channel",
-                        EventLoopEchoChecks::closesAtEndOfStream),
+                        () -> EchoChecks.closesAtEndOfStream(EventLoopEchoChecks::start)),
                 Check.of("survives a client that resets", 10,
                         "an IOException belongs to one key: close that channel, keep the loop running",
-                        EventLoopEchoChecks::survivesReset));
+                        () -> EchoChecks.survivesReset(EventLoopEchoChecks::start)));
     }
 
-    interface Conversation {
-        void with(Client client) throws Exception;
+    /// The learner's server, as the shared echo checks see it.
+    static EchoChecks.Server start() throws Exception {
+        var server = EventLoopEcho.start(0);
+        return new EchoChecks.Server(server.port(), server::close);
     }
 
-    private static void withClient(Conversation conversation) throws Exception {
-        try (var server = EventLoopEcho.start(0); var client = Client.connect(server.port())) {
-            conversation.with(client);
-        }
+    private static void withClient(EchoChecks.Conversation conversation) throws Exception {
+        EchoChecks.withClient(EventLoopEchoChecks::start, conversation);
     }
 
     private static void oneThread() throws Exception {
         var threads = ManagementFactory.getThreadMXBean();
         try (var server = EventLoopEcho.start(0)) {
             int before = threads.getThreadCount();
-            var clients = new ArrayList<Client>();
-            try {
+            try (var clients = new Clients().connect(server.port(), 100)) {
                 for (int i = 0; i < 100; i++) {
-                    clients.add(Client.connect(server.port()));
-                }
-                for (int i = 0; i < clients.size(); i++) {
                     clients.get(i).echo("client " + i);
                 }
                 int during = threads.getThreadCount();
                 Expect.that(during - before <= 2, "the JVM had " + before + " threads before 100 clients and "
                         + during + " with them: the server started threads for clients");
-            } finally {
-                closeAll(clients);
             }
         }
     }
 
     private static void thousandClients() throws Exception {
         try (var server = EventLoopEcho.start(0)) {
-            var clients = new ArrayList<Client>();
-            try {
+            try (var clients = new Clients().connect(server.port(), 1000)) {
                 for (int i = 0; i < 1000; i++) {
-                    clients.add(Client.connect(server.port()));
-                }
-                for (int i = 0; i < clients.size(); i++) {
                     clients.get(i).send("client " + i + "\n");
                 }
-                for (int i = 0; i < clients.size(); i++) {
+                for (int i = 0; i < 1000; i++) {
                     Expect.equal("client " + i, clients.get(i).readLine(), "the reply to client " + i + " of 1,000");
                 }
-            } finally {
-                closeAll(clients);
             }
         }
     }
@@ -135,21 +124,10 @@ public final class EventLoopEchoChecks implements Lab {
         return text.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
-    /// Sends `bytes` from another thread, so that the caller can decide when to read.
-    static CompletableFuture<Void> sendInBackground(Client client, byte[] bytes) {
-        return CompletableFuture.runAsync(() -> {
-            try {
-                client.send(bytes);
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
-        }, runnable -> Thread.ofPlatform().daemon().name("flooding client").start(runnable));
-    }
-
     private static void flushesEverything() throws Exception {
         byte[] sent = flood();
         withClient(client -> {
-            var sending = sendInBackground(client, sent);
+            var sending = client.sendInBackground(sent);
             // Read only when the client has sent everything (or the server stopped reading it).
             awaitQuietly(sending, Duration.ofSeconds(8));
             byte[] received = readExactly(client.input(), sent.length);
@@ -163,31 +141,9 @@ public final class EventLoopEchoChecks implements Lab {
         try (var server = EventLoopEcho.start(0);
              var flooding = Client.connect(server.port());
              var other = Client.connect(server.port())) {
-            var sending = sendInBackground(flooding, flood());
+            var sending = flooding.sendInBackground(flood());
             awaitQuietly(sending, Duration.ofSeconds(8));
             other.echo("am I served?");
-        }
-    }
-
-    private static void closesAtEndOfStream() throws Exception {
-        withClient(client -> {
-            client.send("bye\n");
-            client.socket().shutdownOutput();
-            Expect.equal("bye", client.readLine(), "the reply to the last line before end of stream");
-            client.expectClosed("after the client's end of stream");
-        });
-    }
-
-    private static void survivesReset() throws Exception {
-        try (var server = EventLoopEcho.start(0); var before = Client.connect(server.port())) {
-            before.echo("before the reset");
-            var vanishing = Client.connect(server.port());
-            vanishing.send("half a li");
-            vanishing.reset();
-            before.echo("still here");
-            try (var after = Client.connect(server.port())) {
-                after.echo("after the reset");
-            }
         }
     }
 
@@ -217,13 +173,4 @@ public final class EventLoopEchoChecks implements Lab {
         }
     }
 
-    private static void closeAll(List<Client> clients) {
-        for (Client client : clients) {
-            try {
-                client.close();
-            } catch (IOException ignored) {
-                // Closing anyway.
-            }
-        }
-    }
 }

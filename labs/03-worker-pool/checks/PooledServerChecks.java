@@ -6,6 +6,7 @@ import static org.mockito.Mockito.verify;
 
 import grading.Check;
 import grading.Client;
+import grading.Clients;
 import grading.Expect;
 import grading.Lab;
 import java.io.IOException;
@@ -14,7 +15,6 @@ import java.net.ConnectException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -121,7 +121,7 @@ public final class PooledServerChecks implements Lab {
             clients.get(5).expectNothingFor(QUIET, "the sixth client must wait for a worker");
             Expect.equal(2, gate.mostAtOnce.get(), "the most handlers running at once with 2 workers");
             gate.release.countDown();
-            for (Client client : clients.all) {
+            for (Client client : clients.all()) {
                 Expect.equal("started", client.readLine(), "a client's first line");
                 Expect.equal("done", client.readLine(), "a client's second line");
             }
@@ -221,25 +221,4 @@ public final class PooledServerChecks implements Lab {
                 .collect(Collectors.toSet());
     }
 
-    /// Clients connected together and closed together.
-    static final class Clients implements AutoCloseable {
-        final List<Client> all = new ArrayList<>();
-
-        void connect(int port, int count) throws IOException {
-            for (int i = 0; i < count; i++) {
-                all.add(Client.connect(port));
-            }
-        }
-
-        Client get(int i) {
-            return all.get(i);
-        }
-
-        @Override
-        public void close() throws IOException {
-            for (Client client : all) {
-                client.close();
-            }
-        }
-    }
 }

@@ -151,7 +151,7 @@ public final class ChatServerChecks implements Lab {
                     for (int i = 0; i < perSender; i++) {
                         lines.append(i).append('\n');
                     }
-                    batches.add(sendInBackground(senders.get(s), lines.toString()));
+                    batches.add(senders.get(s).sendInBackground(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
                 }
                 Map<String, Integer> next = new HashMap<>(Map.of("s0", 0, "s1", 0, "s2", 0));
                 for (int received = 0; received < 3 * perSender; received++) {
@@ -207,13 +207,4 @@ public final class ChatServerChecks implements Lab {
         }
     }
 
-    static CompletableFuture<Void> sendInBackground(Client client, String text) {
-        return CompletableFuture.runAsync(() -> {
-            try {
-                client.send(text);
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
-        }, runnable -> Thread.ofPlatform().daemon().name("sending client").start(runnable));
-    }
 }
