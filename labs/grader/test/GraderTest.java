@@ -2,11 +2,14 @@ package grading;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /// The grader's own logic: time limits, failures that become messages, the table, the JSON.
 class GraderTest {
@@ -73,6 +76,37 @@ class GraderTest {
         assertThat(json).contains("{\"name\": \"\\\"quoted\\\" one\", \"points\": 0, \"max_points\": 5, \"status\": \"fail\", \"core\": false,");
         assertThat(json).contains("\"message\": \"no reply within 3 s\", \"hint\": \"flush after writing\"}");
         assertThat(Report.quote("a\nb\t\u0001")).isEqualTo("\"a\\nb\\t\\u0001\"");
+    }
+
+    @Test
+    void gradingTheSolutionSwapsInItsFilesAndKeepsTheStartersOthers(@TempDir Path labs) throws Exception {
+        Path lab = Files.createDirectories(labs.resolve("09-sample"));
+        Files.writeString(lab.resolve("Server.java"), "class Server {}");
+        Files.writeString(lab.resolve("Given.java"), "class Given {}");
+        Path solution = Files.createDirectories(labs.resolve("solutions").resolve("09-sample"));
+        Files.writeString(solution.resolve("Server.java"), "class Server { int solved; }");
+        var grader = new Grader(labs, labs.resolve("out"), true, System.out);
+
+        assertThat(grader.labs("all")).containsExactly(lab);
+        assertThat(grader.labs("9")).containsExactly(lab);
+        assertThat(grader.labSources(lab, false)).containsExactly(lab.resolve("Given.java"), lab.resolve("Server.java"));
+        assertThat(grader.labSources(lab, true)).containsExactly(lab.resolve("Given.java"), solution.resolve("Server.java"));
+    }
+
+    @Test
+    void codeThatDoesNotCompileScoresNothingAndSaysWhy(@TempDir Path labs) throws Exception {
+        Path lab = Files.createDirectories(labs.resolve("09-sample"));
+        Files.writeString(lab.resolve("Server.java"), "class Server { void broken() { return 1; } }");
+        Files.createDirectories(lab.resolve("checks"));
+        Files.writeString(lab.resolve("checks").resolve("SampleChecks.java"), "class SampleChecks {}");
+        var console = new java.io.ByteArrayOutputStream();
+        var grader = new Grader(labs, labs.resolve("out"), true, new java.io.PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8));
+
+        var result = grader.grade(lab, false);
+
+        assertThat(result.exitStatus()).isEqualTo(3);
+        assertThat(console.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("does not compile").contains("Server.java");
+        assertThat(Files.readString(result.json())).contains("\"points\": 0,").contains("\"error\": ");
     }
 
     @Test
