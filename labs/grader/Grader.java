@@ -36,7 +36,7 @@ public final class Grader {
             """;
 
     /// The longest one lab may take, all checks included, before its JVM is stopped.
-    static final long LAB_LIMIT_SECONDS = 240;
+    static final long LAB_LIMIT_SECONDS = 600;
 
     /// Where a lab's result went.
     public record Result(String lab, int exitStatus, Path json) {
@@ -90,11 +90,12 @@ public final class Grader {
             System.err.println("no lab numbered " + which + " in labs/");
             System.exit(2);
         }
-        boolean allFull = true;
+        // The worst status of all: 0 full marks everywhere, 1 points missing, 3 code that does not compile.
+        int status = 0;
         for (Path lab : labs) {
-            allFull &= grader.grade(lab, solution).fullMarks();
+            status = Math.max(status, grader.grade(lab, solution).exitStatus());
         }
-        System.exit(allFull ? 0 : 1);
+        System.exit(status);
     }
 
     /// The lab folders, `labs/NN-name`, for "all" or one number.
@@ -131,12 +132,20 @@ public final class Grader {
         if (errors != null) {
             console.println("Lab " + name + ": the code does not compile, so no check can run:");
             console.println(errors);
-            Files.writeString(json, new Report(name, "does not compile", List.of()).json()
-                    .replace("\"checks\": [", "\"error\": " + Report.quote(errors) + ",\n  \"checks\": ["));
+                writeError(json, name, "does not compile", errors);
             return new Result(name, 3, json);
         }
         int status = fork(classes, checksClass, name, json, log);
+        if (!Files.exists(json)) {
+            writeError(json, name, "stopped", "the checks did not finish within " + LAB_LIMIT_SECONDS + " s");
+        }
         return new Result(name, status, json);
+    }
+
+    /// A result with no checks run, and why.
+    private static void writeError(Path json, String name, String title, String error) throws IOException {
+        Files.writeString(json, new Report(name, title, List.of()).json()
+                .replace("\"checks\": [", "\"error\": " + Report.quote(error) + ",\n  \"checks\": ["));
     }
 
     /// The lab's code: every `.java` file in its folder, with those of the same name in
@@ -212,6 +221,7 @@ public final class Grader {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly().waitFor();
             console.println("Lab " + name + ": stopped after " + LAB_LIMIT_SECONDS + " s");
+            return 4;
         }
         pump.join(5_000);
         return process.exitValue();

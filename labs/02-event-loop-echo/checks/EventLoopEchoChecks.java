@@ -4,9 +4,9 @@ import grading.Clients;
 import grading.EchoChecks;
 import grading.Expect;
 import grading.Lab;
+import grading.Threads;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -69,14 +69,13 @@ public final class EventLoopEchoChecks implements Lab {
     }
 
     private static void oneThread() throws Exception {
-        var threads = ManagementFactory.getThreadMXBean();
         try (var server = EventLoopEcho.start(0)) {
-            int before = threads.getThreadCount();
+            int before = Threads.countAll();
             try (var clients = new Clients().connect(server.port(), 100)) {
                 for (int i = 0; i < 100; i++) {
                     clients.get(i).echo("client " + i);
                 }
-                int during = threads.getThreadCount();
+                int during = Threads.countAll();
                 Expect.that(during - before <= 2, "the JVM had " + before + " threads before 100 clients and "
                         + during + " with them: the server started threads for clients");
             }

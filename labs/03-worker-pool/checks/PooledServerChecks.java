@@ -9,8 +9,8 @@ import grading.Client;
 import grading.Clients;
 import grading.Expect;
 import grading.Lab;
+import grading.Threads;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.net.ConnectException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -156,14 +156,13 @@ public final class PooledServerChecks implements Lab {
     }
 
     private static void noThreadPerConnection() throws Exception {
-        var threads = ManagementFactory.getThreadMXBean();
         var gate = new Gate();
-        int before = threads.getThreadCount();
+        int before = Threads.countAll();
         try (var server = PooledServer.start(0, 2, 100, gate); var clients = new Clients()) {
             clients.connect(server.port(), 50);
             Expect.eventually(WAIT, () -> gate.started.get() == 2, "2 workers, 50 clients: no 2 handlers started");
             clients.get(49).expectNothingFor(QUIET, "the 50th client must wait in the queue");
-            int during = threads.getThreadCount();
+            int during = Threads.countAll();
             Expect.that(during - before <= 4, "the JVM had " + before + " threads before and " + during
                     + " with 50 connections to a pool of 2");
             gate.release.countDown();
