@@ -27,6 +27,7 @@ public final class LossyLink implements AutoCloseable {
     private volatile double reorder;
     private DatagramPacket held;
 
+    public final AtomicInteger received = new AtomicInteger();
     public final AtomicInteger forwarded = new AtomicInteger();
     public final AtomicInteger dropped = new AtomicInteger();
     public final AtomicInteger duplicated = new AtomicInteger();
@@ -66,6 +67,7 @@ public final class LossyLink implements AutoCloseable {
             while (true) {
                 var packet = new DatagramPacket(buffer, buffer.length);
                 socket.receive(packet);
+                received.incrementAndGet();
                 SocketAddress from = packet.getSocketAddress();
                 boolean toReceiver = !from.equals(receiver);
                 if (toReceiver) {
