@@ -8,11 +8,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /// Keeps the labs honest: every reference solution scores full marks, and every untouched
-/// starter fails every one of its core checks (so its checks test something real).
+/// starter fails every one of its core checks (so its checks test something real). A starter is
+/// untouched when its files are those recorded in labs/starters.sha256; a learner's edited starter
+/// is left alone.
 class LabsTest {
 
     private final Grader grader = new Grader(Path.of("labs"), Path.of("target", "labs-verify"), true, System.out);
@@ -32,6 +35,10 @@ class LabsTest {
     }
 
     private void starterFailsCoreChecks(Path lab) throws Exception {
+        String edited = editedStarterFiles(lab);
+        Assumptions.assumeTrue(edited.isEmpty(), () -> "not grading the starter of " + lab + ": " + edited
+                + " differ from labs/starters.sha256. A learner's work is not a starter. If the starter itself"
+                + " changed, record it: sha256sum labs/[0-9][0-9]-*/*.java > labs/starters.sha256");
         var result = grader.grade(lab, false);
         assertEquals(1, result.exitStatus(), "the starter of " + lab + " must compile and must not get full marks");
         List<String> checks = Files.readAllLines(result.json()).stream().filter(l -> l.contains("\"max_points\"") && l.contains("\"name\"")).toList();
@@ -41,5 +48,24 @@ class LabsTest {
         for (String check : core) {
             assertTrue(check.contains("\"status\": \"fail\""), "a core check the untouched starter passes: " + check);
         }
+    }
+
+    /// The lab's starter files whose SHA-256 is not the one labs/starters.sha256 records.
+    private String editedStarterFiles(Path lab) throws Exception {
+        var recorded = new java.util.HashMap<String, String>();
+        for (String line : Files.readAllLines(Path.of("labs", "starters.sha256"))) {
+            String[] hashAndPath = line.split("\\s+\\*?", 2);
+            recorded.put(hashAndPath[1], hashAndPath[0]);
+        }
+        var edited = new java.util.ArrayList<String>();
+        for (Path file : grader.labSources(lab, false)) {
+            String hash = java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+            String path = file.toString().replace(java.io.File.separatorChar, '/');
+            if (!hash.equals(recorded.get(path))) {
+                edited.add(path);
+            }
+        }
+        return String.join(", ", edited);
     }
 }
