@@ -1,0 +1,210 @@
+import grading.Check;
+import grading.Client;
+import grading.Expect;
+import grading.Lab;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/// The graded checks of lab 05: chat members played by the grader, on the learner's server.
+public final class ChatServerChecks implements Lab {
+
+    @Override
+    public String title() {
+        return "Chat server";
+    }
+
+    @Override
+    public List<Check> checks() {
+        return List.of(
+                Check.core("welcomes a client by its nickname", 10,
+                        "the first line is the nickname: register the member, then deliver WELCOME and the nickname",
+                        ChatServerChecks::welcomes),
+                Check.core("broadcasts a line to the others", 15,
+                        "every other member gets MSG, the sender's nickname and the line",
+                        ChatServerChecks::broadcasts),
+                Check.of("does not echo a line to its sender", 5,
+                        "broadcast skips the member it comes from",
+                        ChatServerChecks::noEchoToSender),
+                Check.core("/who lists every nickname, sorted", 10,
+                        "answer /who to the asker only: WHO and the nicknames in order",
+                        ChatServerChecks::who),
+                Check.of("refuses a nickname in use", 10,
+                        "register with putIfAbsent: one atomic step decides who gets a nickname",
+                        ChatServerChecks::refusesTakenNick),
+                Check.of("/quit says BYE, closes, and tells the others", 10,
+                        "deliver BYE, then finish the member: its writer sends what is queued and closes",
+                        ChatServerChecks::quits),
+                Check.of("a client that vanishes is announced as LEFT", 5,
+                        "end of stream or an exception ends the conversation the same way as /quit",
+                        ChatServerChecks::vanishes),
+                Check.core("keeps each sender's order and loses nothing", 15,
+                        "one thread reads each member's lines, and each member's queue keeps their order",
+                        ChatServerChecks::orderAndNoLoss).within(Duration.ofSeconds(30)),
+                Check.of("cuts off a client that stops reading; the others go on", 20,
+                        "never wait for one member's socket: when its queue is full, cut it off",
+                        ChatServerChecks::cutsOffSlowReader).within(Duration.ofSeconds(40)));
+    }
+
+    static Client join(ChatServer server, String nick) throws IOException {
+        var client = Client.connect(server.port());
+        client.send(nick + "\n");
+        Expect.equal("WELCOME " + nick, client.readLine(), "the answer to the nickname " + nick);
+        return client;
+    }
+
+    /// Reads lines, skipping others, until `expected`.
+    static void awaitLine(Client client, String expected, String who) throws IOException {
+        var skipped = new ArrayList<String>();
+        for (String line = client.readLine(); !line.equals(expected); line = client.readLine()) {
+            skipped.add(line);
+            if (skipped.size() == 100) {
+                throw new AssertionError(who + " waited for " + expected + " but got 100 other lines: " + skipped.subList(0, 3) + "...");
+            }
+        }
+    }
+
+    private static void welcomes() throws Exception {
+        try (var server = ChatServer.start(0); var alice = join(server, "alice")) {
+            alice.expectNothingFor(Duration.ofMillis(200), "nothing more after WELCOME for the only member");
+        }
+    }
+
+    private static void broadcasts() throws Exception {
+        try (var server = ChatServer.start(0); var alice = join(server, "alice"); var bob = join(server, "bob");
+             var carol = join(server, "carol")) {
+            awaitLine(alice, "JOIN carol", "alice");
+            awaitLine(bob, "JOIN carol", "bob");
+            alice.send("hello, everyone\n");
+            Expect.equal("MSG alice hello, everyone", bob.readLine(), "what bob got when alice spoke");
+            Expect.equal("MSG alice hello, everyone", carol.readLine(), "what carol got when alice spoke");
+        }
+    }
+
+    private static void noEchoToSender() throws Exception {
+        try (var server = ChatServer.start(0); var alice = join(server, "alice"); var bob = join(server, "bob")) {
+            awaitLine(alice, "JOIN bob", "alice");
+            alice.send("hi\n");
+            Expect.equal("MSG alice hi", bob.readLine(), "what bob got");
+            alice.send("/who\n");
+            Expect.equal("WHO alice bob", alice.readLine(), "alice's next line after speaking and asking /who");
+        }
+    }
+
+    private static void who() throws Exception {
+        try (var server = ChatServer.start(0); var carol = join(server, "carol"); var alice = join(server, "alice");
+             var bob = join(server, "bob")) {
+            bob.send("/who\n");
+            Expect.equal("WHO alice bob carol", bob.readLine(), "the answer to /who");
+            awaitLine(alice, "JOIN bob", "alice");
+            awaitLine(carol, "JOIN bob", "carol");
+            alice.expectNothingFor(Duration.ofMillis(200), "only the asker gets the answer to /who");
+        }
+    }
+
+    private static void refusesTakenNick() throws Exception {
+        try (var server = ChatServer.start(0); var alice = join(server, "alice"); var impostor = Client.connect(server.port())) {
+            impostor.send("alice\n");
+            String answer = impostor.readLine();
+            Expect.that(answer.startsWith("ERROR"), "a second alice got " + answer + " instead of a line starting ERROR");
+            impostor.expectClosed("after refusing a taken nickname");
+            alice.send("/who\n");
+            Expect.equal("WHO alice", alice.readLine(), "the members after the refusal");
+        }
+    }
+
+    private static void quits() throws Exception {
+        try (var server = ChatServer.start(0); var alice = join(server, "alice"); var bob = join(server, "bob")) {
+            awaitLine(alice, "JOIN bob", "alice");
+            alice.send("/quit\n");
+            Expect.equal("BYE", alice.readLine(), "the answer to /quit");
+            alice.expectClosed("after BYE");
+            Expect.equal("LEFT alice", bob.readLine(), "what bob got when alice quit");
+        }
+    }
+
+    private static void vanishes() throws Exception {
+        try (var server = ChatServer.start(0); var bob = join(server, "bob")) {
+            var carol = join(server, "carol");
+            awaitLine(bob, "JOIN carol", "bob");
+            carol.reset();
+            Expect.equal("LEFT carol", bob.readLine(), "what bob got when carol's connection was reset");
+        }
+    }
+
+    private static void orderAndNoLoss() throws Exception {
+        int perSender = 300;
+        try (var server = ChatServer.start(0); var listener = join(server, "listener")) {
+            var senders = new ArrayList<Client>();
+            try {
+                for (int s = 0; s < 3; s++) {
+                    senders.add(join(server, "s" + s));
+                    awaitLine(listener, "JOIN s" + s, "listener");
+                }
+                var batches = new ArrayList<CompletableFuture<Void>>();
+                for (int s = 0; s < 3; s++) {
+                    var lines = new StringBuilder();
+                    for (int i = 0; i < perSender; i++) {
+                        lines.append(i).append('\n');
+                    }
+                    batches.add(senders.get(s).sendInBackground(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                }
+                Map<String, Integer> next = new HashMap<>(Map.of("s0", 0, "s1", 0, "s2", 0));
+                for (int received = 0; received < 3 * perSender; received++) {
+                    String line = listener.readLine();
+                    String[] parts = line.split(" ");
+                    Expect.that(parts.length == 3 && parts[0].equals("MSG") && next.containsKey(parts[1]),
+                            "listener got " + line + " among the senders' lines");
+                    int expected = next.get(parts[1]);
+                    Expect.equal(String.valueOf(expected), parts[2], "the next line from " + parts[1]);
+                    next.put(parts[1], expected + 1);
+                }
+                CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).join();
+            } finally {
+                for (Client sender : senders) {
+                    sender.close();
+                }
+            }
+        }
+    }
+
+    private static void cutsOffSlowReader() throws Exception {
+        int lines = 12_000;
+        String padding = "z".repeat(990);
+        try (var server = ChatServer.start(0); var fast = join(server, "fast"); var slow = join(server, "slow");
+             var talker = join(server, "talker")) {
+            awaitLine(fast, "JOIN talker", "fast");
+            awaitLine(slow, "JOIN talker", "slow");
+            // slow never reads again. About 12 MB go to it: more than any kernel buffers. fast reads
+            // each batch of 100 lines before the next is sent: it never falls far behind.
+            int received = 0;
+            boolean slowLeft = false;
+            for (int batch = 0; batch < lines / 100; batch++) {
+                var text = new StringBuilder();
+                for (int i = 0; i < 100; i++) {
+                    text.append(batch * 100 + i).append(' ').append(padding).append('\n');
+                }
+                talker.send(text.toString());
+                while (received < (batch + 1) * 100) {
+                    String line = fast.readLine();
+                    if (line.equals("LEFT slow")) {
+                        slowLeft = true;
+                    } else {
+                        String[] parts = line.split(" ", 4);
+                        String start = parts.length == 4 ? parts[0] + " " + parts[1] + " " + parts[2] : line;
+                        Expect.equal("MSG talker " + received, start, "the start of the next of talker's lines at fast");
+                        received++;
+                    }
+                }
+            }
+            if (!slowLeft) {
+                awaitLine(fast, "LEFT slow", "fast, after 12 MB that slow did not read");
+            }
+        }
+    }
+
+}

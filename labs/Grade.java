@@ -1,0 +1,14 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+//DEPS org.mockito:mockito-core:5.24.0
+//SOURCES grader/*.java
+
+/// Grades the labs. From the course's top folder:
+///
+/// `./jbang labs/Grade.java 01` grades lab 01, `./jbang labs/Grade.java` grades every lab,
+/// `--solution` grades the reference solutions. Read: labs/README.adoc
+class Grade {
+    public static void main(String[] args) throws Exception {
+        grading.Grader.main(args);
+    }
+}

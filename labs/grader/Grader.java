@@ -1,0 +1,247 @@
+package grading;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.tools.ToolProvider;
+
+/// Grades labs: compiles a lab's code (the starter a learner edits, or the reference solution)
+/// with its checks, and runs the checks in a JVM of its own.
+///
+/// `./jbang labs/Grade.java 01` grades lab 01; `all` grades every lab; `--solution` grades the
+/// reference solutions instead of the starters.
+public final class Grader {
+
+    static final String USAGE = """
+            Usage: ./jbang labs/Grade.java [NN|all] [--solution] [--help]
+
+            Grades a lab: compiles labs/NN-name/ with its checks, runs every check, prints
+            a table (check, points, PASS/FAIL, a hint for each failure) and the total, and writes
+            the result as JSON to target/labs/NN-name.json.
+
+              NN          the lab's number, e.g. 01 (default: all labs)
+              --solution  grade the reference solution in labs/solutions/ instead
+              --help      print this help and exit
+            """;
+
+    /// The longest one lab may take, all checks included, before its JVM is stopped.
+    static final long LAB_LIMIT_SECONDS = 600;
+
+    /// Where a lab's result went.
+    public record Result(String lab, int exitStatus, Path json) {
+        public boolean fullMarks() {
+            return exitStatus == 0;
+        }
+    }
+
+    private final Path labsDir;
+    private final Path outDir;
+    private final boolean strict;
+    private final PrintStream console;
+
+    /// `strict` also fails a lab whose code compiles with warnings (the build grades that way).
+    public Grader(Path labsDir, Path outDir, boolean strict, PrintStream console) {
+        this.labsDir = labsDir;
+        this.outDir = outDir;
+        this.strict = strict;
+        this.console = console;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String which = "all";
+        boolean solution = false;
+        for (String arg : args) {
+            switch (arg) {
+                case "--help", "-h" -> {
+                    System.out.print(USAGE);
+                    return;
+                }
+                case "--solution" -> solution = true;
+                default -> {
+                    if (arg.equals("all") || arg.matches("\\d{1,2}")) {
+                        which = arg;
+                    } else {
+                        System.err.println("unknown argument: " + arg);
+                        System.err.print(USAGE);
+                        System.exit(2);
+                    }
+                }
+            }
+        }
+        Path labsDir = Path.of("labs");
+        if (!Files.isDirectory(labsDir.resolve("grader"))) {
+            System.err.println("no labs/ folder here: run the grader from the course's top folder");
+            System.exit(2);
+        }
+        var grader = new Grader(labsDir, Path.of("target", "labs"), false, System.out);
+        List<Path> labs = grader.labs(which);
+        if (labs.isEmpty()) {
+            System.err.println("no lab numbered " + which + " in labs/");
+            System.exit(2);
+        }
+        // The worst status of all: 0 full marks everywhere, 1 points missing, 3 code that does not compile.
+        int status = 0;
+        for (Path lab : labs) {
+            status = Math.max(status, grader.grade(lab, solution).exitStatus());
+        }
+        System.exit(status);
+    }
+
+    /// The lab folders, `labs/NN-name`, for "all" or one number.
+    public List<Path> labs(String which) throws IOException {
+        String prefix = which.equals("all") ? "" : String.format("%02d-", Integer.parseInt(which));
+        try (Stream<Path> entries = Files.list(labsDir)) {
+            return entries.filter(Files::isDirectory)
+                    .filter(p -> p.getFileName().toString().matches("\\d\\d-.+"))
+                    .filter(p -> p.getFileName().toString().startsWith(prefix))
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    /// Grades one lab: its starter (as the learner left it) or its reference solution.
+    public Result grade(Path lab, boolean solution) throws IOException, InterruptedException {
+        String name = lab.getFileName().toString();
+        Path resultDir = solution ? outDir.resolve("solutions") : outDir;
+        Path json = resultDir.resolve(name + ".json");
+        Path log = resultDir.resolve(name + ".log");
+        Path classes = outDir.resolve("classes").resolve(name + (solution ? "-solution" : ""));
+        Files.createDirectories(resultDir);
+        Files.deleteIfExists(json);
+
+        List<Path> checks = javaFiles(lab.resolve("checks"));
+        List<Path> sources = labSources(lab, solution);
+        Path checksMain = checks.stream().filter(p -> p.getFileName().toString().endsWith("Checks.java"))
+                .findFirst().orElseThrow(() -> new IOException("no *Checks.java in " + lab.resolve("checks")));
+        String checksClass = checksMain.getFileName().toString().replace(".java", "");
+
+        var all = new ArrayList<>(sources);
+        all.addAll(checks);
+        String errors = compile(all, classes);
+        if (errors != null) {
+            console.println("Lab " + name + ": the code does not compile, so no check can run:");
+            console.println(errors);
+                writeError(json, name, "does not compile", errors);
+            return new Result(name, 3, json);
+        }
+        int status = fork(classes, checksClass, name, json, log);
+        if (!Files.exists(json)) {
+            writeError(json, name, "stopped", "the checks did not finish within " + LAB_LIMIT_SECONDS + " s");
+        }
+        return new Result(name, status, json);
+    }
+
+    /// A result with no checks run, and why.
+    private static void writeError(Path json, String name, String title, String error) throws IOException {
+        Files.writeString(json, new Report(name, title, List.of()).json()
+                .replace("\"checks\": [", "\"error\": " + Report.quote(error) + ",\n  \"checks\": ["));
+    }
+
+    /// The lab's code: every `.java` file in its folder, with those of the same name in
+    /// `labs/solutions/NN-name/` swapped in when grading the solution.
+    List<Path> labSources(Path lab, boolean solution) throws IOException {
+        var byName = new java.util.TreeMap<String, Path>();
+        for (Path p : javaFiles(lab)) {
+            byName.put(p.getFileName().toString(), p);
+        }
+        if (solution) {
+            Path solutionDir = labsDir.resolve("solutions").resolve(lab.getFileName());
+            List<Path> solutionFiles = javaFiles(solutionDir);
+            if (solutionFiles.isEmpty()) {
+                throw new IOException("no reference solution in " + solutionDir);
+            }
+            for (Path p : solutionFiles) {
+                byName.put(p.getFileName().toString(), p);
+            }
+        }
+        return List.copyOf(byName.values());
+    }
+
+    private static List<Path> javaFiles(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.filter(p -> p.toString().endsWith(".java")).sorted(Comparator.naturalOrder()).toList();
+        }
+    }
+
+    /// Compiles with the JDK's compiler in this JVM; returns the errors, or null when it compiled.
+    private String compile(List<Path> sources, Path classes) throws IOException {
+        deleteTree(classes);
+        Files.createDirectories(classes);
+        var compiler = ToolProvider.getSystemJavaCompiler();
+        var options = new ArrayList<>(List.of("-d", classes.toString(), "-cp", System.getProperty("java.class.path"),
+                "-encoding", "UTF-8", "-implicit:none", "-Xlint:all,-serial,-auxiliaryclass", "-Xmaxwarns", "50"));
+        if (strict) {
+            options.add("-Werror");
+        }
+        var messages = new StringWriter();
+        try (var files = compiler.getStandardFileManager(null, null, StandardCharsets.UTF_8)) {
+            var units = files.getJavaFileObjectsFromPaths(sources);
+            boolean ok = compiler.getTask(messages, files, null, options, null, units).call();
+            if (!messages.toString().isBlank() && ok) {
+                console.print(messages);
+            }
+            return ok ? null : messages.toString();
+        }
+    }
+
+    /// Runs the checks in a JVM of their own, passing its output through; its exit status.
+    private int fork(Path classes, String checksClass, String name, Path json, Path log)
+            throws IOException, InterruptedException {
+        String classPath = classes + File.pathSeparator + System.getProperty("java.class.path");
+        var command = new ArrayList<String>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xshare:off");
+        command.add("-Xmx512m");
+        mockitoAgent(classPath).ifPresent(jar -> command.add("-javaagent:" + jar));
+        command.addAll(List.of("-cp", classPath, LabRun.class.getName(),
+                checksClass, name, json.toString(), log.toString()));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        var pump = Thread.ofPlatform().daemon().start(() -> {
+            try (var lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                lines.lines().forEach(console::println);
+            } catch (IOException ignored) {
+                // The process ended.
+            }
+        });
+        if (!process.waitFor(LAB_LIMIT_SECONDS, TimeUnit.SECONDS)) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly().waitFor();
+            console.println("Lab " + name + ": stopped after " + LAB_LIMIT_SECONDS + " s");
+            return 4;
+        }
+        pump.join(5_000);
+        return process.exitValue();
+    }
+
+    /// Mockito's jar, given to the checks' JVM as an agent so that mocks of JDK classes work.
+    private static java.util.Optional<String> mockitoAgent(String classPath) {
+        return Stream.of(classPath.split(File.pathSeparator))
+                .filter(entry -> Path.of(entry).getFileName().toString().matches("mockito-core-.*\\.jar"))
+                .findFirst();
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
