@@ -137,7 +137,8 @@ class Benchmark {
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             String json = new String(generator.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             boolean ended = generator.waitFor(warmup + duration + 120, TimeUnit.SECONDS);
-            double cpu = (cpuTicks(process.pid()) - cpuBefore) / 100.0;
+            // A server that has already exited (the seed's Python one does, after its client) has no count.
+            double cpu = process.process().isAlive() ? (cpuTicks(process.pid()) - cpuBefore) / 100.0 : Double.NaN;
             if (!ended || generator.exitValue() != 0 || !json.startsWith("{")) {
                 generator.destroyForcibly();
                 System.err.println("  the load generator failed: " + json);
@@ -293,7 +294,7 @@ class Benchmark {
             out.append(String.format(Locale.ROOT, "| %s | %,d | %,.0f | %,.0f–%,.0f | %s | %,d | %,d | %,d | %,d | %.1f | %.0f %%%n",
                     s.server(), s.level(), s.median(), s.min(), s.max(),
                     Double.isNaN(s.ratio()) ? "–" : String.format(Locale.ROOT, "%.2f", s.ratio()),
-                    s.p50(), s.p99(), s.starved(), s.errors(), s.cpu(), s.loadCpu()));
+                    s.p50(), s.p99(), s.starved(), s.errors(), s.cpu(), s.loadCpu()).replace("| NaN |", "| – |"));
         }
         return out.append("|===\n").toString();
     }
