@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -100,9 +101,20 @@ class LoadTest {
         volatile int phase = READY;
         volatile long measureStart = Long.MAX_VALUE, measureEnd = Long.MAX_VALUE;
         final AtomicInteger ready = new AtomicInteger();    // connections that completed one echo
-        final AtomicInteger settled = new AtomicInteger();  // ... or failed trying
+        final CountDownLatch settled;                       // one count per connection: ready, or failed
+        final CountDownLatch drained = new CountDownLatch(1);
         final LongAdder replies = new LongAdder();
-        final LongAdder outstanding = new LongAdder();
+        final LongAdder outstanding = new LongAdder();      // messages sent and not answered yet
+
+        Run(int connections) {
+            settled = new CountDownLatch(connections);
+        }
+
+        /// A message in flight got its answer (or never will): once draining, the last one ends the wait.
+        void answered() {
+            outstanding.decrement();
+            if (phase == DRAIN && outstanding.sum() == 0) drained.countDown();
+        }
     }
 
     // tag::connection[]
@@ -136,7 +148,6 @@ class LoadTest {
         int refused;
         long sent, replies, errors, measured;
         Selector selector;
-        volatile boolean connectedAll;
 
         Worker(Run run, InetSocketAddress address, int count, ByteBuffer template) {
             this.run = run;
@@ -150,7 +161,6 @@ class LoadTest {
             try (Selector s = Selector.open()) {
                 selector = s;
                 connectAll();
-                connectedAll = true;
                 for (Connection c : connections) send(c);
                 loop();
             } catch (IOException e) {
@@ -172,8 +182,10 @@ class LoadTest {
                     connections.add(c);
                 } catch (ConnectException e) {
                     refused++;
+                    run.settled.countDown();
                 } catch (IOException e) {
                     refused++;                         // a connect that timed out counts as refused too
+                    run.settled.countDown();
                 }
             }
         }
@@ -199,7 +211,7 @@ class LoadTest {
                 if (c.waiting) {                       // no reply came before the end
                     errors++;
                     c.waiting = false;
-                    run.outstanding.decrement();
+                    run.answered();
                 }
             }
         }
@@ -262,7 +274,7 @@ class LoadTest {
                 return;
             }
             c.waiting = false;
-            run.outstanding.decrement();
+            run.answered();
             settle(c);
             if (!echo) {
                 errors++;
@@ -295,7 +307,7 @@ class LoadTest {
         void settle(Connection c) {
             if (!c.settled) {
                 c.settled = true;
-                run.settled.incrementAndGet();
+                run.settled.countDown();
             }
         }
 
@@ -304,7 +316,7 @@ class LoadTest {
             if (c.waiting) {
                 errors++;
                 c.waiting = false;
-                run.outstanding.decrement();
+                run.answered();
             }
             close(c);
         }
@@ -328,7 +340,7 @@ class LoadTest {
 
     // tag::run[]
     static Report run(Target target, Settings settings, Consumer<String> progress) throws InterruptedException {
-        var run = new Run();
+        var run = new Run(settings.connections());
         var address = new InetSocketAddress(target.host(), target.port());
         ByteBuffer template = message(settings.size());
         List<Worker> workers = new ArrayList<>();
@@ -341,12 +353,10 @@ class LoadTest {
         }
         // The ready barrier: every connection completes one echo before the clock starts.
         long start = System.nanoTime();
-        long readyDeadline = start + settings.readyTimeout().toNanos();
-        while (System.nanoTime() < readyDeadline && !allReady(run, workers)) TimeUnit.MILLISECONDS.sleep(5);
+        run.settled.await(settings.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
         long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        int connected = workers.stream().mapToInt(w -> w.connections.size()).sum();
-        progress.accept("%s: %d connected, %d ready after %d ms".formatted(
-                target.name(), connected, run.ready.get(), readyMillis));
+        progress.accept("%s: %d of %d connections ready after %d ms".formatted(
+                target.name(), run.ready.get(), settings.connections(), readyMillis));
 
         run.phase = WARMUP;
         tick(run, settings.warmup(), "warm-up", progress);
@@ -357,10 +367,10 @@ class LoadTest {
         run.measureEnd = System.nanoTime();
         double cpuSeconds = (cpuNanos() - cpuBefore) / 1e9;
         run.phase = DRAIN;                              // no new messages; wait for the replies in flight
-        long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        while (run.outstanding.sum() > 0 && System.nanoTime() < drainDeadline) TimeUnit.MILLISECONDS.sleep(5);
+        if (run.outstanding.sum() > 0) run.drained.await(2, TimeUnit.SECONDS);
         run.phase = DONE;
         for (Thread t : threads) t.join();
+        int connected = workers.stream().mapToInt(w -> w.connections.size()).sum();
 
         Histogram all = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
         long sent = 0, replies = 0, errors = 0, measured = 0;
@@ -385,13 +395,6 @@ class LoadTest {
     static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
-    }
-
-    static boolean allReady(Run run, List<Worker> workers) {
-        if (!workers.stream().allMatch(w -> w.connectedAll)) return false;
-        int open = 0;
-        for (Worker w : workers) open += w.connections.size();
-        return run.settled.get() >= open;
     }
 
     /// Lets `length` pass, printing the rate once a second.
