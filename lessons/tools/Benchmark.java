@@ -132,7 +132,7 @@ class Benchmark {
             List<String> load = List.of("taskset", "-c", "1", "./jbang", "-R-Xmx2g", "lessons/19_LoadTest.java",
                     "--target", server.name().replace(' ', '-') + "=127.0.0.1:" + process.port(),
                     "--connections", String.valueOf(level), "--warmup", String.valueOf(warmup),
-                    "--duration", String.valueOf(duration), "--threads", "1", "--ready-timeout", "30", "--json");
+                    "--duration", String.valueOf(duration), "--threads", "1", "--ready-timeout", "15", "--json");
             Process generator = new ProcessBuilder(load).directory(ROOT.toFile())
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             String json = new String(generator.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
