@@ -251,11 +251,7 @@ class DaemonTest {
     @Test
     void aPortInUseIsExplainedInOneLine() throws Exception {
         try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            try (LessonRun run = LessonRun.start("Daemon", "--port", String.valueOf(taken.getLocalPort()))) {
-                assertThat(run.exitCode(Duration.ofSeconds(30))).isEqualTo(1);
-                assertThat(run.stderr().strip().lines()).hasSize(1);
-                assertThat(run.stderr()).contains("already in use").contains("--port 0");
-            }
+            LessonRun.assertExplainsPortInUse("Daemon", taken.getLocalPort());
         }
     }
 }

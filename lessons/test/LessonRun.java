@@ -72,7 +72,7 @@ final class LessonRun implements AutoCloseable {
     /// stderr, with the `--port 0` hint, and exits with status 1.
     static void assertExplainsPortInUse(String mainClass, int takenPort) throws Exception {
         try (LessonRun run = start(mainClass, "--port", String.valueOf(takenPort))) {
-            org.assertj.core.api.Assertions.assertThat(run.exitCode(Duration.ofSeconds(20))).as(run.output()).isEqualTo(1);
+            org.assertj.core.api.Assertions.assertThat(run.exitCode(Duration.ofSeconds(30))).as(run.output()).isEqualTo(1);
             org.assertj.core.api.Assertions.assertThat(run.stderr().strip().lines()).hasSize(1);
             org.assertj.core.api.Assertions.assertThat(run.stderr()).contains("already in use").contains("--port 0");
         }

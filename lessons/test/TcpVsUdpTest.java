@@ -124,11 +124,7 @@ class TcpVsUdpTest {
     void aPortInUseIsExplainedInOneLine() throws Exception {
         try (var taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            try (LessonRun run = LessonRun.start("TcpVsUdp", "--port", String.valueOf(taken.getLocalPort()))) {
-                assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(1);
-                assertThat(run.stderr().strip().lines()).hasSize(1);
-                assertThat(run.stderr()).contains("already in use").contains("--port 0");
-            }
+            LessonRun.assertExplainsPortInUse("TcpVsUdp", taken.getLocalPort());
         }
     }
 

@@ -236,11 +236,7 @@ class TlsChatTest {
     @Test
     void aPortInUseIsExplainedInOneLine() throws Exception {
         try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            try (LessonRun run = LessonRun.start("TlsChat", "--port", String.valueOf(taken.getLocalPort()))) {
-                assertThat(run.exitCode(Duration.ofSeconds(30))).isEqualTo(1);
-                assertThat(run.stderr().strip().lines()).hasSize(1);
-                assertThat(run.stderr()).contains("already in use").contains("--port 0");
-            }
+            LessonRun.assertExplainsPortInUse("TlsChat", taken.getLocalPort());
         }
     }
 }

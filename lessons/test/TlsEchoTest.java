@@ -261,11 +261,7 @@ class TlsEchoTest {
     void aPortInUseIsExplainedInOneLine() throws Exception {
         try (var taken = new ServerSocket()) {
             taken.bind(LOOPBACK);
-            try (LessonRun run = LessonRun.start("TlsEcho", "--port", String.valueOf(taken.getLocalPort()))) {
-                assertThat(run.exitCode(Duration.ofSeconds(30))).isEqualTo(1);
-                assertThat(run.stderr().strip().lines()).hasSize(1);
-                assertThat(run.stderr()).contains("already in use").contains("--port 0");
-            }
+            LessonRun.assertExplainsPortInUse("TlsEcho", taken.getLocalPort());
         }
     }
 
