@@ -320,11 +320,12 @@ class Benchmark {
         List<Integer> levels = summaries.stream().map(Summary::level).distinct().sorted().toList();
         List<String> servers = summaries.stream().map(Summary::server).distinct().sorted().toList();
         String[] colours = {"#4e79a7", "#f28e2b", "#59a14f"};
-        int barHeight = 14, group = levels.size() * barHeight + 12, left = 110, width = 640, scale = 400;
+        int barHeight = 14, group = levels.size() * barHeight + 12, left = 110, width = 780, scale = 400;
         int height = 40 + servers.size() * group + 30;
         var svg = new StringBuilder(String.format(Locale.ROOT,
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
-                        + "font-size=\"12\">%n<text x=\"%d\" y=\"18\" font-weight=\"bold\">Throughput as a multiple "
+                        + "font-size=\"12\">%n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>%n"
+                        + "<text x=\"%d\" y=\"18\" font-weight=\"bold\">Throughput as a multiple "
                         + "of Netty's (median of rounds)</text>%n", width, height, left));
         for (int i = 0; i < levels.size(); i++) {
             svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"26\" width=\"10\" height=\"10\" fill=\"%s\"/>"
