@@ -18,6 +18,8 @@ import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /// Lesson 01 · Sockets vs ports — a port is a number, a socket is an endpoint, a connection is a 4-tuple.
@@ -63,8 +65,9 @@ class SocketsVsPorts {
     }
     // end::tuple[]
 
-    /// The listening socket and every connection made through it; `close()` closes them all.
-    record Server(ServerSocket listener, List<Connection> connections) implements AutoCloseable {
+    /// The listening socket, the connections of the tour, and the visitors accepted after it
+    /// (`nc`, say); `close()` closes them all.
+    record Server(ServerSocket listener, List<Connection> connections, Set<Socket> visitors) implements AutoCloseable {
         int port() { return listener.getLocalPort(); }
 
         @Override
@@ -74,15 +77,15 @@ class SocketsVsPorts {
                 c.client().close();
                 c.accepted().close();
             }
+            for (Socket visitor : visitors) visitor.close();
         }
     }
 
-    // tag::connect[]
     static Server listen(int port) throws IOException {
         // Bind to loopback. Port 0 asks the kernel to choose a free port.
         var listener = new ServerSocket();
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        return new Server(listener, new CopyOnWriteArrayList<>());
+        return new Server(listener, new CopyOnWriteArrayList<>(), ConcurrentHashMap.newKeySet());
     }
 
     /// Connects `count` clients to the server one after the other and accepts each one.
@@ -205,9 +208,13 @@ class SocketsVsPorts {
         while (!server.listener().isClosed()) {
             try {
                 Socket accepted = server.listener().accept();
+                server.visitors().add(accepted);
                 log("accepted a new connection: %s (client port %d: %s)", FourTuple.of(accepted),
                         accepted.getPort(), PortClass.of(accepted.getPort()));
-                Thread.ofVirtual().name("client " + accepted.getPort()).start(() -> holdUntilClosed(accepted));
+                Thread.ofVirtual().name("client " + accepted.getPort()).start(() -> {
+                    holdUntilClosed(accepted);
+                    server.visitors().remove(accepted);
+                });
             } catch (IOException e) {
                 if (!server.listener().isClosed()) log("accept failed: %s", e.getMessage());
             }

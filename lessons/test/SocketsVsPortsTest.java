@@ -1,5 +1,6 @@
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -121,6 +122,19 @@ class SocketsVsPortsTest {
         assertThat(SocketsVsPorts.PortClass.of(65535)).isEqualTo(SocketsVsPorts.PortClass.DYNAMIC);
         assertThatThrownBy(() -> SocketsVsPorts.PortClass.of(-1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> SocketsVsPorts.PortClass.of(65536)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void closeAlsoEndsTheConnectionsAcceptedAfterTheTour() throws Exception {
+        Thread acceptor = Thread.ofVirtual().start(() -> SocketsVsPorts.keepAccepting(server));
+        try (var visitor = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            visitor.setSoTimeout(10_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.visitors().size() == 1);
+            server.close();
+            assertThat(visitor.getInputStream().read()).as("the server closed our connection").isEqualTo(-1);
+        }
+        acceptor.join(Duration.ofSeconds(10));
+        assertThat(acceptor.isAlive()).isFalse();
     }
 
     @Test
