@@ -276,8 +276,9 @@ class LoadTest {
             c.waiting = false;
             run.answered();
             settle(c);
-            if (!echo) {
+            if (!echo) {                               // "busy", an error line: this connection is done
                 errors++;
+                close(c);
                 return;
             }
             replies++;
