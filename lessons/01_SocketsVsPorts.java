@@ -81,6 +81,7 @@ class SocketsVsPorts {
         }
     }
 
+    // tag::connect[]
     static Server listen(int port) throws IOException {
         // Bind to loopback. Port 0 asks the kernel to choose a free port.
         var listener = new ServerSocket();
