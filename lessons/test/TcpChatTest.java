@@ -256,12 +256,14 @@ class TcpChatTest {
     void twoClientsChatThroughMain() throws Exception {
         try (LessonRun run = LessonRun.start("TcpChat", "--port", "0")) {
             int port = run.awaitListeningPort();
-            try (var a = new LineClient(port); var b = new LineClient(port)) {
-                assertThat(a.readLine()).startsWith("*** welcome");
-                assertThat(b.readLine()).startsWith("*** welcome");
-                assertThat(a.readLine()).endsWith(" joined");
-                b.sendLine("hi from b");
-                assertThat(a.readLine()).endsWith(": hi from b");
+            try (var a = new LineClient(port)) {
+                assertThat(a.readLine()).startsWith("*** welcome");   // a is in the room now
+                try (var b = new LineClient(port)) {
+                    assertThat(b.readLine()).startsWith("*** welcome");
+                    assertThat(a.readLine()).endsWith(" joined");
+                    b.sendLine("hi from b");
+                    assertThat(a.readLine()).endsWith(": hi from b");
+                }
             }
         }
     }
