@@ -103,11 +103,13 @@ class LoadTest {
         final AtomicInteger ready = new AtomicInteger();    // connections that completed one echo
         final CountDownLatch settled;                       // one count per connection: ready, or failed
         final CountDownLatch drained = new CountDownLatch(1);
+        final CountDownLatch gone;                          // one count per connection refused or closed
         final LongAdder replies = new LongAdder();
         final LongAdder outstanding = new LongAdder();      // messages sent and not answered yet
 
         Run(int connections) {
             settled = new CountDownLatch(connections);
+            gone = new CountDownLatch(connections);
         }
 
         /// A message in flight got its answer (or never will): once draining, the last one ends the wait.
@@ -183,9 +185,11 @@ class LoadTest {
                 } catch (ConnectException e) {
                     refused++;
                     run.settled.countDown();
+                    run.gone.countDown();
                 } catch (IOException e) {
                     refused++;                         // a connect that timed out counts as refused too
                     run.settled.countDown();
+                    run.gone.countDown();
                 }
             }
         }
@@ -323,6 +327,8 @@ class LoadTest {
         }
 
         void close(Connection c) {
+            if (!c.channel.isOpen()) return;
+            run.gone.countDown();
             try {
                 c.channel.close();
             } catch (IOException e) {
@@ -398,16 +404,22 @@ class LoadTest {
                 .getProcessCpuTime();
     }
 
-    /// Lets `length` pass, printing the rate once a second.
+    /// Lets `length` pass, printing the rate once a second; ends early once every connection is
+    /// gone, since then there is nothing left to measure.
     static void tick(Run run, Duration length, String what, Consumer<String> progress) throws InterruptedException {
         long end = System.nanoTime() + length.toNanos();
         long before = run.replies.sum();
         int second = 0;
         while (System.nanoTime() < end) {
-            TimeUnit.NANOSECONDS.sleep(Math.min(TimeUnit.SECONDS.toNanos(1), end - System.nanoTime()));
+            boolean allGone = run.gone.await(Math.min(TimeUnit.SECONDS.toNanos(1), end - System.nanoTime()),
+                    TimeUnit.NANOSECONDS);
             long now = run.replies.sum();
             progress.accept("  %-9s %3d s %,12d msgs/s".formatted(what, ++second, now - before));
             before = now;
+            if (allGone) {
+                progress.accept("  every connection was refused or closed: stopping early");
+                return;
+            }
         }
     }
 
