@@ -11,37 +11,32 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /// Lesson 05 · Passive echo — the server asks for each line; nothing arrives until it calls read.
 ///
-/// Run it: `./jbang lessons/05_PassiveEcho.java [--port 1234]`; talk to it: `nc localhost 1234`.
-/// Read: docs/chapters/05-passive-echo.adoc
+/// Run it: `./jbang lessons/05_PassiveEcho.java [--port 1234] [--bytes]`; talk to it: `nc -N localhost 1234`.
+/// Chapter: docs/chapters/05-passive-echo.adoc · Test: lessons/test/PassiveEchoTest.java ·
+/// Lab: labs/01-line-echo
+/// Not here: many clients on one thread (lesson 08), a bounded number of threads (lesson 11),
+/// messages that are not lines (lesson 15).
 class PassiveEcho {
     static final int DEFAULT_PORT = 1234;
     /// The longest line the server accepts, in bytes, not counting the newline.
     static final int MAX_LINE = 8192;
+    /// How many finished connections the kernel may hold for us before accept() takes them. The
+    /// JDK's default is 50: a crowd of 2,000 clients then waits in SYN retries for half a minute.
+    /// Linux caps the number at net.core.somaxconn (4096 here).
+    static final int BACKLOG = 1024;
 
-    /// When set, the per-line narration is left out: printing costs more than echoing.
-    static volatile boolean quiet;
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/05_PassiveEcho.java [--port N] [--quiet] [--help]
-
-            A line echo server in passive mode: each connection's handler calls read
-            for the next line itself, echoes it, and sees the client's close as end of stream.
-
-              --port N   the TCP port to listen on (default %d; 0 picks any free port)
-              --quiet    narrate connections only, not every line (for measuring, lesson 19)
-              --help     print this help and exit
-
-            Then, in another terminal:  nc localhost 1234
-            """.formatted(DEFAULT_PORT);
+    /// What the server echoes: whole lines (the course's protocol), or whatever each read returns.
+    enum Mode { LINES, BYTES }
 
     /// A running server: the port it got, and `close()` to stop it and every connection it holds.
     record Server(ServerSocket listener, Set<Socket> connections, Thread acceptor) implements AutoCloseable {
@@ -58,17 +53,21 @@ class PassiveEcho {
         }
     }
 
-    // tag::start[]
     static Server start(int port) throws IOException {
+        return start(port, Mode.LINES);
+    }
+
+    // tag::start[]
+    static Server start(int port, Mode mode) throws IOException {
         // Create the listening socket and bind it to loopback: only this machine can connect.
         var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
         Set<Socket> connections = ConcurrentHashMap.newKeySet();
-        Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> acceptLoop(listener, connections));
+        Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> acceptLoop(listener, connections, mode));
         return new Server(listener, connections, acceptor);
     }
 
-    static void acceptLoop(ServerSocket listener, Set<Socket> connections) {
+    static void acceptLoop(ServerSocket listener, Set<Socket> connections, Mode mode) {
         while (!listener.isClosed()) {
             try {
                 log("waiting in accept() for the next client");
@@ -78,7 +77,7 @@ class PassiveEcho {
                 log("accepted %s -> %s", client.getRemoteSocketAddress(), client.getLocalSocketAddress());
                 // Give the connection its own thread so the acceptor can go straight back to accept().
                 Thread.ofVirtual().name("client " + client.getPort())
-                        .start(() -> serve(client, connections));
+                        .start(() -> serve(client, connections, mode));
             } catch (IOException e) {
                 if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
             }
@@ -88,10 +87,10 @@ class PassiveEcho {
     // end::start[]
 
     // tag::serve[]
-    static void serve(Socket client, Set<Socket> connections) {
+    static void serve(Socket client, Set<Socket> connections, Mode mode) {
         try (client) {
             try {
-                echoLines(client);
+                if (mode == Mode.LINES) echoLines(client); else echoBytes(client);
             } catch (LineTooLongException e) {
                 log("refused: %s", e.getMessage());
                 refuse(client, "ERROR " + e.getMessage() + "; closing");
@@ -108,19 +107,39 @@ class PassiveEcho {
         InputStream in = new BufferedInputStream(client.getInputStream());
         OutputStream out = client.getOutputStream();
         while (true) {
-            if (!quiet) log("waiting in read() for a line");
+            trace("waiting in read() for a line");
             // Passive mode: nothing is handed to us; we ask for the next line and wait for it.
             String line = readLine(in, MAX_LINE);
             if (line == null) {
                 log("end of stream: the client closed its side; closing ours");
                 return;
             }
-            if (!quiet) log("read \"%s\"; echoing it", line);
+            trace("read \"%s\"; echoing it", line);
             out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
         }
     }
     // end::serve[]
+
+    // tag::bytes[]
+    /// Echoes whatever each read returns, as a plain `recv`/`sendall` loop does: no framing at all,
+    /// so a client that sends bytes without a newline still gets them back.
+    static void echoBytes(Socket client) throws IOException {
+        InputStream in = client.getInputStream();
+        OutputStream out = client.getOutputStream();
+        byte[] buffer = new byte[8192];
+        while (true) {
+            trace("waiting in read() for bytes");
+            int count = in.read(buffer);            // returns as soon as any bytes have arrived
+            if (count == -1) {
+                log("end of stream: the client closed its side; closing ours");
+                return;
+            }
+            trace("read %d bytes; echoing them", count);
+            out.write(buffer, 0, count);
+        }
+    }
+    // end::bytes[]
 
     // tag::readline[]
     /// Reads bytes up to the next `\n` and returns them as text without the line ending, or null at
@@ -170,60 +189,115 @@ class PassiveEcho {
         }
     }
 
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/05_PassiveEcho.java [--port N] [--bytes] [--help]
+
+            A line echo server in passive mode: each connection's handler calls read
+            for the next line itself, echoes it, and sees the client's close as end of stream.
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --bytes    echo whatever each read returns, newline or not (no framing)
+              --help     print this help and exit
+
+            Then, in another terminal:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the lesson sees end of stream)
+            """.formatted(DEFAULT_PORT);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        Mode mode = commandLine.flag("--bytes") ? Mode.BYTES : Mode.LINES;
+        commandLine.done();
+        try (Server server = start(port, mode)) {
+            log("listening on %s:%d (passive mode, echoing %s); try: nc -N localhost %d",
+                    server.listener().getInetAddress().getHostAddress(), server.port(),
+                    mode == Mode.LINES ? "lines" : "bytes", server.port());
+            server.acceptor().join();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    public static void main(String[] args) throws Exception {
-        int port = parsePort(args);
-        try (Server server = start(port)) {
-            log("listening on %s:%d (passive mode); try: nc localhost %d",
-                    server.listener().getInetAddress().getHostAddress(), server.port(), server.port());
-            server.acceptor().join();
-        } catch (BindException e) {
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    /// Reads `--port N` and `--help`. Anything else is a mistake: say what, print usage, exit 2.
-    static int parsePort(String[] args) {
-        int port = DEFAULT_PORT;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--quiet" -> quiet = true;
-                case "--port" -> {
-                    if (i + 1 == args.length) usageError("--port needs a number");
-                    port = parseNumber(args[++i]);
-                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                }
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
-        return port;
-    }
-
-    static int parseNumber(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
-        }
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }

@@ -103,7 +103,9 @@ class LessonContractTest {
                                 LessonContractTest::sourceLauncher, PROCESSES),
                         check("loads in jshell without errors", lesson, LessonContractTest::loadsInJshell, JSHELL),
                         check("has a chapter that the book includes", lesson, LessonContractTest::chapter, null),
-                        check("is on the README's course map", lesson, LessonContractTest::readme, null))
+                        check("is on the README's course map", lesson, LessonContractTest::readme, null),
+                        check("ends with the command-line block every lesson shares", lesson,
+                                LessonContractTest::sameCommandLineBlock, null))
                         .toList().stream()))
                 .toList();
         return nodes.stream();
@@ -215,6 +217,37 @@ class LessonContractTest {
                 .contains("include::chapters/" + chapter.get().getFileName() + "[");
         assertThat(Files.readString(chapter.get())).as("the chapter includes code from its lesson")
                 .contains(lesson.file().getFileName().toString());
+    }
+
+    /// The line above which a lesson teaches, and below which every lesson has the same block.
+    static final String COMMAND_LINE_MARKER =
+            "    // ---- The command line. Below this line every lesson has the same block; read it once. ----";
+    /// The lesson whose block the others are compared with.
+    static final Path REFERENCE = LESSONS.resolve("05_PassiveEcho.java");
+
+    /// The shared part of the block: from the narration helpers to the end of the class. What
+    /// comes between the marker and `log` (USAGE and main) is each lesson's own.
+    static String sharedBlock(String source) {
+        int marker = source.indexOf(COMMAND_LINE_MARKER);
+        assertThat(marker).as("the marked line above the command-line block").isNotNegative();
+        int shared = source.indexOf("    /// Prints a line of narration", marker);
+        assertThat(shared).as("the narration helpers after the marked line").isNotNegative();
+        return source.substring(shared).stripTrailing();
+    }
+
+    /// Lessons still being moved into the shared shape; the list only shrinks.
+    static final java.util.Set<String> NOT_YET_IN_SHAPE = java.util.Set.of(
+            "01", "02", "03", "04", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18",
+            "19", "20");
+
+    static void sameCommandLineBlock(Lesson lesson) throws IOException {
+        if (NOT_YET_IN_SHAPE.contains(lesson.number())) return;
+        assertThat(sharedBlock(lesson.source())).as("the command-line block of " + lesson.file()
+                        + " must be the same as " + REFERENCE + "'s (copy it from there)")
+                .isEqualTo(sharedBlock(Files.readString(REFERENCE)));
+        String above = lesson.source().substring(0, lesson.source().indexOf(COMMAND_LINE_MARKER));
+        assertThat(above).as("the benchmark's switch is read in one place, in the block").doesNotContainPattern("!\\s*quiet\\b|\\bQUIET\\b")
+                .as("the command line is read below the marked line").doesNotContain("String[] args");
     }
 
     static void readme(Lesson lesson) throws IOException {

@@ -145,7 +145,7 @@ class PassiveEchoTest {
         Set<Socket> connections = ConcurrentHashMap.newKeySet();
         connections.add(socket);
 
-        PassiveEcho.serve(socket, connections);
+        PassiveEcho.serve(socket, connections, PassiveEcho.Mode.LINES);
 
         verify(socket).close();
         assertThat(connections).isEmpty();
@@ -163,6 +163,36 @@ class PassiveEchoTest {
         assertThat(server.connections()).isEmpty();
         assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), port).close())
                 .isInstanceOf(ConnectException.class);
+    }
+
+    @Test
+    void listensWithTheBacklogItStates() throws Exception {
+        assertThat(Listeners.backlog(server.port())).isEqualTo(Math.min(PassiveEcho.BACKLOG, Listeners.somaxconn()));
+    }
+
+    @Test
+    void inBytesModeAMessageWithoutNewlineComesBack() throws IOException {
+        try (var bytes = PassiveEcho.start(0, PassiveEcho.Mode.BYTES);
+             var socket = new Socket(InetAddress.getLoopbackAddress(), bytes.port())) {
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream().write("Hello, world".getBytes(StandardCharsets.UTF_8));
+            byte[] echoed = socket.getInputStream().readNBytes("Hello, world".length());
+            assertThat(new String(echoed, StandardCharsets.UTF_8)).isEqualTo("Hello, world");
+        }
+    }
+
+    @Test
+    void theLineServerWaitsForTheNewlineThatAMessageWithoutOneNeverSends() throws IOException {
+        try (var socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            socket.setSoTimeout(1_500);
+            socket.getOutputStream().write("Hello, world".getBytes(StandardCharsets.UTF_8));
+            assertThatThrownBy(() -> socket.getInputStream().read())
+                    .as("no reply: the line is not finished").isInstanceOf(java.net.SocketTimeoutException.class);
+            socket.getOutputStream().write('\n');
+            socket.setSoTimeout(5_000);
+            byte[] echoed = socket.getInputStream().readNBytes("Hello, world\n".length());
+            assertThat(new String(echoed, StandardCharsets.UTF_8)).as("the newline finishes it").isEqualTo("Hello, world\n");
+        }
     }
 
     @Test

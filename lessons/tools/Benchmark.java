@@ -182,8 +182,8 @@ class Benchmark {
             }
             return new ServerProcess(p, port);
         }
-        List<String> command = new ArrayList<>(List.of("taskset", "-c", "0", "./jbang", "-R-Xmx512m",
-                server.file(), "--port", "0", "--quiet"));
+        List<String> command = new ArrayList<>(List.of("taskset", "-c", "0", "./jbang", "-R-Xmx512m", "-R-Dsocketlab.quiet=true",
+                server.file(), "--port", "0"));
         command.addAll(server.arguments());
         Process p = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true).start();
         var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
