@@ -24,24 +24,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /// Lesson 01 · Sockets vs ports — a port is a number, a socket is an endpoint, a connection is a 4-tuple.
 ///
+///
 /// Run it: `./jbang lessons/01_SocketsVsPorts.java [--port 1234]`; then `nc localhost 1234` and `ss -tan`.
-/// Read: docs/chapters/01-sockets-vs-ports.adoc
+/// Chapter: docs/chapters/01-sockets-vs-ports.adoc · Test: lessons/test/SocketsVsPortsTest.java
+/// Not here: sending and receiving data (lessons 02 and 04), the steps of a server's life and its
+/// accept queue (lesson 03).
 class SocketsVsPorts {
     static final int DEFAULT_PORT = 1234;
     static final Path EPHEMERAL_RANGE = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/01_SocketsVsPorts.java [--port N] [--help]
-
-            One listening socket, three clients: prints each connection's 4-tuple as seen
-            from both ends, the ephemeral port range, name resolution and the interfaces.
-            Then it goes on listening, so that you can connect and look with ss.
-
-              --port N   the TCP port to listen on (default %d; 0 picks any free port)
-              --help     print this help and exit
-
-            Then, in another terminal:  nc localhost 1234   and   ss -tan
-            """.formatted(DEFAULT_PORT);
 
     // tag::tuple[]
     /// One end's view of a TCP connection: its own address and port, and its peer's.
@@ -231,22 +221,31 @@ class SocketsVsPorts {
         }
     }
 
-    static void log(String format, Object... args) {
-        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
-                args.length == 0 ? format : format.formatted(args));
+    /// A port below 1024 needs privileges: bind fails with "Permission denied", not "in use".
+    static boolean needsPrivileges(int port, BindException e) {
+        return port != 0 && PortClass.of(port) == PortClass.WELL_KNOWN && "Permission denied".equals(e.getMessage());
     }
 
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/01_SocketsVsPorts.java [--port N] [--help]
+
+            One listening socket, three clients: prints each connection's 4-tuple as seen
+            from both ends, the ephemeral port range, name resolution and the interfaces.
+            Then it goes on listening, so that you can connect and look with ss.
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --help     print this help and exit
+
+            Then, in another terminal:  nc localhost 1234   and   ss -tan
+            """.formatted(DEFAULT_PORT);
+
     public static void main(String[] args) throws Exception {
-        int port = parsePort(args);
-        Server server;
-        try {
-            server = listen(port);
-        } catch (BindException e) {
-            System.err.println(explain(port, e));
-            System.exit(1);
-            return;
-        }
-        try (server) {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
+        try (Server server = listen(port)) {
             log("asked for port %d; listening on %s:%d", port,
                     server.listener().getInetAddress().getHostAddress(), server.port());
             tour(server);
@@ -254,51 +253,92 @@ class SocketsVsPorts {
                     server.port(), server.port());
             log("connect with  nc localhost %d  to see your own 4-tuple; Ctrl-C stops", server.port());
             keepAccepting(server);
+        } catch (BindException e) {
+            if (!needsPrivileges(port, e)) CommandLine.exitPortInUse(port, e);
+            System.err.printf("Port %d is a well-known port (0-1023): binding it needs privileges. "
+                    + "Choose a port above 1023, or --port 0 for any free one.%n", port);
+            System.exit(1);
         }
     }
 
-    /// One line for a learner: a port below 1024 needs privileges; any other failure is a port in use.
-    static String explain(int port, BindException e) {
-        if (port != 0 && PortClass.of(port) == PortClass.WELL_KNOWN && "Permission denied".equals(e.getMessage())) {
-            return "Port %d is a well-known port (0-1023): binding it needs privileges. "
-                    .formatted(port) + "Choose a port above 1023, or --port 0 for any free one.";
-        }
-        return ("Port %d is already in use (%s). Is another lesson still running? "
-                + "Stop it, or choose another port: --port 0 picks a free one.").formatted(port, e.getMessage());
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
     }
 
-    /// Reads `--port N` and `--help`. Anything else is a mistake: say what, print usage, exit 2.
-    static int parsePort(String[] args) {
-        int port = DEFAULT_PORT;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--port" -> {
-                    if (i + 1 == args.length) usageError("--port needs a number");
-                    port = parseNumber(args[++i]);
-                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                }
-                default -> usageError("unknown argument: " + args[i]);
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
             }
         }
-        return port;
-    }
 
-    static int parseNumber(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
         }
-    }
 
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
     }
 }

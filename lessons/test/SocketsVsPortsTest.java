@@ -170,18 +170,17 @@ class SocketsVsPortsTest {
     }
 
     @Test
-    void aWellKnownPortRefusedForLackOfPrivilegeIsExplainedAsSuch() {
-        assertThat(SocketsVsPorts.explain(80, new BindException("Permission denied")))
-                .contains("well-known").contains("needs privileges").contains("--port 0");
-        assertThat(SocketsVsPorts.explain(4000, new BindException("Address already in use")))
-                .contains("already in use").contains("--port 0");
+    void aWellKnownPortRefusedForLackOfPrivilegeIsToldApartFromAPortInUse() {
+        assertThat(SocketsVsPorts.needsPrivileges(80, new BindException("Permission denied"))).isTrue();
+        assertThat(SocketsVsPorts.needsPrivileges(4000, new BindException("Permission denied"))).isFalse();
+        assertThat(SocketsVsPorts.needsPrivileges(80, new BindException("Address already in use"))).isFalse();
     }
 
     @Test
     void aBadPortIsAUsageError() throws Exception {
         try (LessonRun run = LessonRun.start("SocketsVsPorts", "--port", "x")) {
             assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(2);
-            assertThat(run.stderr()).contains("not a number").contains("Usage:");
+            assertThat(run.stderr()).contains("--port needs a whole number").contains("Usage:");
         }
     }
 }
