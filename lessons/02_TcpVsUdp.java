@@ -14,28 +14,20 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.LocalTime;
+import java.util.ArrayList;
 import java.util.List;
 
 /// Lesson 02 · TCP vs UDP — TCP carries a stream of bytes with no boundaries; UDP carries datagrams, whole or not at all.
 ///
+///
 /// Run it: `./jbang lessons/02_TcpVsUdp.java [--port 1234]`; it shows each difference on loopback and exits.
-/// Read: docs/chapters/02-tcp-vs-udp.adoc
+/// Chapter: docs/chapters/02-tcp-vs-udp.adoc · Test: lessons/test/TcpVsUdpTest.java
+/// Not here: framing messages on a stream (lesson 15), a UDP server and lost datagrams (lesson 12).
 class TcpVsUdp {
     static final int DEFAULT_PORT = 1234;
     static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     /// No read, receive or connect in this lesson waits longer than this.
     static final int TIMEOUT_MS = 5_000;
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/02_TcpVsUdp.java [--port N] [--help]
-
-            Shows, live on loopback, how a TCP byte stream and UDP datagrams differ:
-            boundaries, truncation, and what happens when nobody is listening.
-
-              --port N   the TCP port, and the UDP port with the same number, to use
-                         (default %d; 0 picks a free one)
-              --help     print this help and exit
-            """.formatted(DEFAULT_PORT);
 
     // tag::tcp[]
     /// A TCP connection with both ends in this program: a writer and the reader that accept() gave us.
@@ -160,7 +152,6 @@ class TcpVsUdp {
     }
     // end::nobody[]
 
-    // tag::show[]
     static void showStream(TcpPair tcp) throws Exception {
         List<String> pieces = List.of("one\n", "two\n", "three\n");
         writeEach(tcp.writer(), pieces);
@@ -204,19 +195,28 @@ class TcpVsUdp {
         log("UDP: the same from a connected DatagramSocket: send() returned, then receive() threw %s",
                 later == null ? "nothing" : later.getClass().getSimpleName());
     }
-    // end::show[]
 
     static String quote(String text) {
         return "\"" + text.replace("\n", "\\n") + "\"";
     }
 
-    static void log(String format, Object... args) {
-        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
-                args.length == 0 ? format : format.formatted(args));
-    }
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/02_TcpVsUdp.java [--port N] [--help]
+
+            Shows, live on loopback, how a TCP byte stream and UDP datagrams differ:
+            boundaries, truncation, and what happens when nobody is listening.
+
+              --port N   the TCP port, and the UDP port with the same number, to use
+                         (default %d; 0 picks a free one)
+              --help     print this help and exit
+            """.formatted(DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {
-        int port = parsePort(args);
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
         try (TcpPair tcp = connectTcp(port); UdpPair udp = udpPair(tcp.port())) {
             log("TCP: listening on %s:%d; connected %s -> %s", LOOPBACK.getHostAddress(), tcp.port(),
                     tcp.writer().getLocalSocketAddress(), tcp.reader().getLocalSocketAddress());
@@ -227,44 +227,88 @@ class TcpVsUdp {
             log("TCP's \"reliable\": bytes reach the peer's kernel in order, once, or you get an error."
                     + " Not: the peer's program has read them");
         } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
         }
-    }
-
-    /// Reads `--port N` and `--help`. Anything else is a mistake: say what, print usage, exit 2.
-    static int parsePort(String[] args) {
-        int port = DEFAULT_PORT;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--port" -> {
-                    if (i + 1 == args.length) usageError("--port needs a number");
-                    port = parseNumber(args[++i]);
-                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                }
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
-        return port;
-    }
-
-    static int parseNumber(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
-        }
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }
