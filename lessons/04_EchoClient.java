@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.BindException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -14,33 +15,20 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
 
 /// Lesson 04 · Echo client — connect, send what you type, print what comes back; at the end of your
 /// input, close only your sending side and keep reading until the server closes.
 ///
+///
 /// Run it: start lesson 05 (`./jbang lessons/05_PassiveEcho.java`), then
 /// `./jbang lessons/04_EchoClient.java [--host localhost] [--port 1234] [--timeout SECONDS]`.
-/// Read: docs/chapters/04-echo-client.adoc
+/// Chapter: docs/chapters/04-echo-client.adoc · Test: lessons/test/EchoClientTest.java
+/// Not here: the server side (lesson 05), messages that are not lines (lesson 15), TLS (lesson 16).
 class EchoClient {
     static final String DEFAULT_HOST = "localhost";
     static final int DEFAULT_PORT = 1234;
-    /// Zero means: wait for the server as long as it takes.
-    static final Duration NO_TIMEOUT = Duration.ZERO;
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/04_EchoClient.java [--host H] [--port N] [--timeout SECONDS] [--help]
-
-            An interactive line client: every line you type goes to the server, every line the
-            server sends is printed. End your input (Ctrl-D) to close your sending side; the
-            client still prints what the server sends, and exits when the server closes.
-
-              --host H           the server's host name or address (default %s)
-              --port N           the server's TCP port (default %d)
-              --timeout SECONDS  give up when the server sends nothing for this long (default: wait)
-              --help             print this help and exit
-
-            Start a server first, in another terminal:  ./jbang lessons/05_PassiveEcho.java
-            """.formatted(DEFAULT_HOST, DEFAULT_PORT);
 
     // tag::run[]
     /// Talks to the server at `host:port`: keyboard lines go out, server lines come to the screen.
@@ -105,55 +93,118 @@ class EchoClient {
         return d.toMillis() % 1000 == 0 ? String.valueOf(d.toSeconds()) : String.valueOf(d.toMillis() / 1000.0);
     }
 
+    /// Narration goes to the screen the caller gave: System.out when run, a buffer in the tests.
     static void log(PrintStream screen, String format, Object... args) {
         screen.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/04_EchoClient.java [--host H] [--port N] [--timeout SECONDS] [--help]
+
+            An interactive line client: every line you type goes to the server, every line the
+            server sends is printed. End your input (Ctrl-D) to close your sending side; the
+            client still prints what the server sends, and exits when the server closes.
+
+              --host H           the server's host name or address (default %s)
+              --port N           the server's TCP port (default %d)
+              --timeout SECONDS  give up when the server sends nothing for this long
+                                 (default 0: wait as long as it takes)
+              --help             print this help and exit
+
+            Start a server first, in another terminal:  ./jbang lessons/05_PassiveEcho.java
+            """.formatted(DEFAULT_HOST, DEFAULT_PORT);
+
     public static void main(String[] args) {
-        String host = DEFAULT_HOST;
-        int port = DEFAULT_PORT;
-        Duration timeout = NO_TIMEOUT;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--host" -> host = value(args, ++i, "--host");
-                case "--port" -> {
-                    port = number(value(args, ++i, "--port"));
-                    if (port < 1 || port > 65_535) usageError("a server's port is a number from 1 to 65535, not " + port);
-                }
-                case "--timeout" -> {
-                    int seconds = number(value(args, ++i, "--timeout"));
-                    if (seconds < 0 || seconds > 86_400) usageError("--timeout needs 0 to 86400 seconds, not " + seconds);
-                    timeout = Duration.ofSeconds(seconds);
-                }
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
+        var commandLine = new CommandLine(USAGE, args);
+        String host = commandLine.text("--host", DEFAULT_HOST);
+        int port = commandLine.number("--port", DEFAULT_PORT, 1, 65_535);
+        var timeout = Duration.ofSeconds(commandLine.number("--timeout", 0, 0, 86_400));
+        commandLine.done();
         var keyboard = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         System.exit(run(keyboard, System.out, host, port, timeout));
     }
 
-    static String value(String[] args, int i, String option) {
-        if (i == args.length) usageError(option + " needs a value");
-        return args[i];
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
     }
 
-    static int number(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
         }
-    }
 
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
     }
 }

@@ -182,7 +182,7 @@ class EchoClientTest {
     void aBadTimeoutIsAUsageError() throws Exception {
         try (LessonRun run = LessonRun.start("EchoClient", "--timeout", "soon")) {
             assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(2);
-            assertThat(run.stderr()).contains("not a number: soon").contains("Usage:");
+            assertThat(run.stderr()).contains("--timeout needs a whole number from 0 to 86400, not 'soon'").contains("Usage:");
         }
     }
 }
