@@ -12,34 +12,29 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 /// Lesson 09 · The naive server — one thread accepts a client and serves it until it leaves; the next one waits.
 ///
-/// Run it: `./jbang lessons/09_NaiveServer.java [--port 1234]`; talk to it from two terminals: `nc localhost 1234`.
-/// Read: docs/chapters/09-naive-server.adoc
+///
+/// Run it: `./jbang lessons/09_NaiveServer.java [--port 1234]`; talk to it from two terminals: `nc -N localhost 1234`.
+/// Chapter: docs/chapters/09-naive-server.adoc · Test: lessons/test/NaiveServerTest.java
+/// Not here: serving clients side by side (lesson 10), a bounded pool (lesson 11), a read timeout
+/// for a client that never leaves (lesson 11).
 class NaiveServer {
     static final int DEFAULT_PORT = 1234;
     /// The longest line the server accepts, in bytes, not counting the newline.
     static final int MAX_LINE = 8192;
-    /// How many finished handshakes the kernel keeps for us while we are busy: the JDK's default.
+    /// How many finished handshakes the kernel keeps while the only thread is busy with a client.
+    /// 50, the JDK's default, stated here: the waiting clients queue in it for their turn, and a
+    /// server that serves one at a time gains nothing from a longer queue. When it is full, Linux
+    /// drops a new client's SYN: that client retries, and in the end its connect times out.
     static final int BACKLOG = 50;
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/09_NaiveServer.java [--port N] [--help]
-
-            A line echo server with one thread: it accepts a client, answers each line
-            with "ECHO <line>" until that client leaves, and only then accepts the next.
-
-              --port N   the TCP port to listen on (default %d; 0 picks any free port)
-              --help     print this help and exit
-
-            Then, in two more terminals:  nc localhost 1234
-            """.formatted(DEFAULT_PORT);
 
     /// A running server: the port it got, the client being served (if any), and `close()`.
     record Server(ServerSocket listener, AtomicReference<Socket> current, Thread thread) implements AutoCloseable {
@@ -157,59 +152,112 @@ class NaiveServer {
         }
     }
 
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/09_NaiveServer.java [--port N] [--help]
+
+            A line echo server with one thread: it accepts a client, answers each line
+            with "ECHO <line>" until that client leaves, and only then accepts the next.
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --help     print this help and exit
+
+            Then, in two more terminals:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the server sees end of stream)
+            """.formatted(DEFAULT_PORT);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
+        try (Server server = start(port)) {
+            log("listening on %s:%d (one client at a time, backlog %d); try: nc -N localhost %d",
+                    server.listener().getInetAddress().getHostAddress(), server.port(), BACKLOG, server.port());
+            server.thread().join();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    public static void main(String[] args) throws Exception {
-        int port = parsePort(args);
-        try (Server server = start(port)) {
-            log("listening on %s:%d (one client at a time); try: nc localhost %d",
-                    server.listener().getInetAddress().getHostAddress(), server.port(), server.port());
-            server.thread().join();
-        } catch (BindException e) {
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    /// Reads `--port N` and `--help`. Anything else is a mistake: say what, print usage, exit 2.
-    static int parsePort(String[] args) {
-        int port = DEFAULT_PORT;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--port" -> {
-                    if (i + 1 == args.length) usageError("--port needs a number");
-                    port = parseNumber(args[++i]);
-                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                }
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
-        return port;
-    }
-
-    static int parseNumber(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
-        }
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }
