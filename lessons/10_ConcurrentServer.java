@@ -15,7 +15,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,32 +31,21 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /// Lesson 10 · The concurrent server — a thread per connection: the acceptor goes straight back to accept.
 ///
-/// Run it: `./jbang lessons/10_ConcurrentServer.java [--threads platform|virtual] [--demo-clients 10000]`.
-/// Read: docs/chapters/10-concurrent-server.adoc
+///
+/// Run it: `./jbang lessons/10_ConcurrentServer.java [--threads platform|virtual] [--demo-clients 10000]`;
+/// talk to it from several terminals: `nc -N localhost 1234`.
+/// Chapter: docs/chapters/10-concurrent-server.adoc · Test: lessons/test/ConcurrentServerTest.java
+/// Not here: a bound on threads and a read deadline for silent clients (lesson 11), many clients
+/// on one thread (lesson 08).
 class ConcurrentServer {
     static final int DEFAULT_PORT = 1234;
     /// The longest line the server accepts, in bytes, not counting the newline.
     static final int MAX_LINE = 8192;
     /// The accept queue: how many finished handshakes the kernel keeps until we call accept().
-    /// The JDK's default is 50; a burst of connects beyond that has its SYNs dropped, and each such
-    /// client retries one second later. Linux caps the value at net.core.somaxconn (4096 here).
+    /// 4096, not the JDK's default of 50: a thread-per-connection server is the one that meets
+    /// bursts, and a burst beyond the queue has its SYNs dropped (each such client sends its SYN
+    /// again 1 s later, then 2 s, 4 s ...). Linux caps the value at net.core.somaxconn (4096 here).
     static final int DEFAULT_BACKLOG = 4096;
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/10_ConcurrentServer.java [options]
-
-            A line echo server ("ECHO <line>") with one thread per connection.
-
-              --port N           the TCP port (default %d; 0 picks any free port)
-              --threads KIND     platform or virtual (default virtual)
-              --backlog N        the listen backlog (default %d; the JDK's own default is 50)
-              --quiet            narrate only the start, not every connection and line
-              --demo-clients N   load the server with N idle connections held by a separate
-                                 client process, and report what the threads cost
-              --hold N           be that client process: open N connections to --port, send one
-                                 line on each, hold them until stdin ends
-              --help             print this help and exit
-            """.formatted(DEFAULT_PORT, DEFAULT_BACKLOG);
 
     enum Threads { PLATFORM, VIRTUAL }
 
@@ -76,31 +64,30 @@ class ConcurrentServer {
     }
 
     static Server start(int port, Threads threads) throws IOException {
-        return start(port, threads, DEFAULT_BACKLOG, true);
+        return start(port, threads, DEFAULT_BACKLOG);
     }
 
     // tag::start[]
-    static Server start(int port, Threads threads, int backlog, boolean narrate) throws IOException {
+    static Server start(int port, Threads threads, int backlog) throws IOException {
         var listener = new ServerSocket();
         listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), backlog);
         Set<Socket> connections = ConcurrentHashMap.newKeySet();
         // One builder makes every handler thread: the only line that differs between the two kinds.
         Thread.Builder handlers = threads == Threads.VIRTUAL ? Thread.ofVirtual() : Thread.ofPlatform();
         Thread acceptor = Thread.ofPlatform().name("acceptor")
-                .start(() -> acceptLoop(listener, connections, handlers, narrate));
+                .start(() -> acceptLoop(listener, connections, handlers));
         return new Server(listener, threads, connections, acceptor);
     }
 
-    static void acceptLoop(ServerSocket listener, Set<Socket> connections, Thread.Builder handlers,
-                           boolean narrate) {
+    static void acceptLoop(ServerSocket listener, Set<Socket> connections, Thread.Builder handlers) {
         while (!listener.isClosed()) {
             try {
-                if (narrate) log("waiting in accept() for the next client");
+                trace("waiting in accept() for the next client");
                 Socket client = listener.accept();
                 connections.add(client);
-                if (narrate) log("accepted %s; starting its thread", client.getRemoteSocketAddress());
+                trace("accepted %s; starting its thread", client.getRemoteSocketAddress());
                 try {
-                    handlers.name("client " + client.getPort()).start(() -> serve(client, connections, narrate));
+                    handlers.name("client " + client.getPort()).start(() -> serve(client, connections));
                 } catch (OutOfMemoryError e) {   // "unable to create native thread": the OS said no
                     log("no thread for %s (%s); closing it", client.getRemoteSocketAddress(), e.getMessage());
                     connections.remove(client);
@@ -110,29 +97,29 @@ class ConcurrentServer {
                 if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
             }
         }
-        if (narrate) log("listening socket closed; no more clients");
+        log("listening socket closed; no more clients");
     }
     // end::start[]
 
     // tag::serve[]
-    static void serve(Socket client, Set<Socket> connections, boolean narrate) {
+    static void serve(Socket client, Set<Socket> connections) {
         try (client) {
             client.setTcpNoDelay(true);         // send each short reply now, do not wait to batch it
             InputStream in = new BufferedInputStream(client.getInputStream());
             OutputStream out = new BufferedOutputStream(client.getOutputStream());
             try {
                 for (String line; (line = readLine(in, MAX_LINE)) != null; ) {
-                    if (narrate) log("read \"%s\"; answering", line);
+                    trace("read \"%s\"; answering", line);
                     out.write(("ECHO " + line + "\n").getBytes(StandardCharsets.UTF_8));
                     out.flush();
                 }
-                if (narrate) log("end of stream: the client left");
+                trace("end of stream: the client left");
             } catch (LineTooLongException e) {
                 log("refused %s: %s", client.getRemoteSocketAddress(), e.getMessage());
                 refuse(client, "ERROR " + e.getMessage() + "; closing");
             }
         } catch (IOException e) {
-            if (narrate) log("connection ended: %s", e.getMessage());
+            trace("connection ended: %s", e.getMessage());
         } finally {
             connections.remove(client);
         }
@@ -239,7 +226,6 @@ class ConcurrentServer {
     }
 
     // end::demo[]
-
     // tag::hold[]
     /// Client mode: N connections at once, one line on each, then hold them until stdin ends.
     static void hold(int port, int count) throws Exception {
@@ -278,86 +264,133 @@ class ConcurrentServer {
     }
     // end::hold[]
 
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/10_ConcurrentServer.java [options]
+
+            A line echo server ("ECHO <line>") with one thread per connection.
+
+              --port N           the TCP port (default %d; 0 picks any free port)
+              --threads KIND     platform or virtual (default virtual)
+              --backlog N        the listen backlog (default %d; the JDK's own default is 50)
+              --demo-clients N   load the server with N idle connections held by a separate
+                                 client process, and report what the threads cost
+              --hold N           be that client process: open N connections to --port, send one
+                                 line on each, hold them until stdin ends
+              --help             print this help and exit
+
+            Then, in other terminals:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the server sees end of stream)
+            With -Dsocketlab.quiet=true (java -D... lessons/10_ConcurrentServer.java) the server does
+            not narrate every connection and line: the demo then prints only its figures.
+            """.formatted(DEFAULT_PORT, DEFAULT_BACKLOG);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        Threads threads = switch (commandLine.text("--threads", "virtual")) {
+            case "platform" -> Threads.PLATFORM;
+            case "virtual" -> Threads.VIRTUAL;
+            case String other -> throw commandLine.fail("--threads is platform or virtual, not " + other);
+        };
+        int backlog = commandLine.number("--backlog", DEFAULT_BACKLOG, 1, 65_535);
+        int demoClients = commandLine.number("--demo-clients", 0, 0, 1_000_000);
+        int hold = commandLine.number("--hold", 0, 0, 1_000_000);
+        commandLine.done();
+        if (hold > 0) {
+            hold(port, hold);
+            return;
+        }
+        try (Server server = start(port, threads, backlog)) {
+            log("listening on %s:%d (a %s thread per connection, backlog %d); try: nc -N localhost %d",
+                    server.listener().getInetAddress().getHostAddress(), server.port(),
+                    threads.name().toLowerCase(Locale.ROOT), backlog, server.port());
+            if (demoClients > 0) demo(server, demoClients);
+            else server.acceptor().join();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    record Options(int port, Threads threads, int backlog, boolean quiet, int demoClients, int hold) {}
-
-    public static void main(String[] args) throws Exception {
-        Options o = parse(args);
-        if (o.hold() > 0) {
-            hold(o.port(), o.hold());
-            return;
-        }
-        try (Server server = start(o.port(), o.threads(), o.backlog(), !o.quiet() && o.demoClients() == 0)) {
-            log("listening on %s:%d (a %s thread per connection, backlog %d); try: nc localhost %d",
-                    server.listener().getInetAddress().getHostAddress(), server.port(),
-                    o.threads().name().toLowerCase(Locale.ROOT), o.backlog(), server.port());
-            if (o.demoClients() > 0) demo(server, o.demoClients());
-            else server.acceptor().join();
-        } catch (BindException e) {
-            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
-                    + "Stop it, or choose another port: --port 0 picks a free one.%n", o.port(), e.getMessage());
-            System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + o.port() + ": " + e.getMessage());
-            System.exit(1);
-        }
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
     }
 
-    /// Reads the options. Anything else is a mistake: say what, print usage, exit 2.
-    static Options parse(String[] args) {
-        int port = DEFAULT_PORT, backlog = DEFAULT_BACKLOG, demoClients = 0, hold = 0;
-        Threads threads = Threads.VIRTUAL;
-        boolean quiet = false;
-        for (int i = 0; i < args.length; i++) {
-            String arg = args[i];
-            switch (arg) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--quiet" -> quiet = true;
-                case "--port", "--backlog", "--demo-clients", "--hold", "--threads" -> {
-                    if (i + 1 == args.length) usageError(arg + " needs a value");
-                    String value = args[++i];
-                    switch (arg) {
-                        case "--port" -> port = parseNumber(value, 0, 65_535);
-                        case "--backlog" -> backlog = parseNumber(value, 1, 65_535);
-                        case "--demo-clients" -> demoClients = parseNumber(value, 1, 1_000_000);
-                        case "--hold" -> hold = parseNumber(value, 1, 1_000_000);
-                        default -> threads = switch (value) {
-                            case "platform" -> Threads.PLATFORM;
-                            case "virtual" -> Threads.VIRTUAL;
-                            default -> {
-                                usageError("--threads is platform or virtual, not " + value);
-                                yield threads;
-                            }
-                        };
-                    }
-                }
-                default -> usageError("unknown argument: " + arg);
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
             }
         }
-        return new Options(port, threads, backlog, quiet, demoClients, hold);
-    }
 
-    static int parseNumber(String text, int min, int max) {
-        try {
-            int n = Integer.parseInt(text);
-            if (n >= min && n <= max) return n;
-        } catch (NumberFormatException e) {
-            // Fall through to the usage error.
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
         }
-        usageError("expected a number from " + min + " to " + max + ", not " + text);
-        return -1;
-    }
 
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
     }
 }

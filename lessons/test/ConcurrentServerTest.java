@@ -54,7 +54,7 @@ class ConcurrentServerTest {
     void twoThousandConcurrentClientsEachGetTheirReplyOnVirtualThreads() throws IOException {
         int count = 2_000;
         int platformThreadsBefore = ManagementFactory.getThreadMXBean().getThreadCount();
-        server = ConcurrentServer.start(0, ConcurrentServer.Threads.VIRTUAL, ConcurrentServer.DEFAULT_BACKLOG, false);
+        server = ConcurrentServer.start(0, ConcurrentServer.Threads.VIRTUAL, ConcurrentServer.DEFAULT_BACKLOG);
         for (int i = 0; i < count; i++) connect();
         // Every connection has its own handler thread, all alive at once...
         await().atMost(PROMPTLY).until(() -> server.connections().size() == count);
@@ -72,7 +72,7 @@ class ConcurrentServerTest {
     @Test
     void platformThreadsAreOneKernelThreadEach() throws IOException {
         int count = 50;
-        server = ConcurrentServer.start(0, ConcurrentServer.Threads.PLATFORM, ConcurrentServer.DEFAULT_BACKLOG, false);
+        server = ConcurrentServer.start(0, ConcurrentServer.Threads.PLATFORM, ConcurrentServer.DEFAULT_BACKLOG);
         for (int i = 0; i < count; i++) assertThat(connect().ask("hi " + i)).isEqualTo("ECHO hi " + i);
         // Each connection has a platform thread of its own, named after the client's port.
         List<String> handlers = clients.stream().map(c -> "client " + c.socket().getLocalPort()).toList();
@@ -84,6 +84,13 @@ class ConcurrentServerTest {
     /// The names of the live platform threads (the JDK does not list virtual threads here).
     static Set<String> platformThreadNames() {
         return Thread.getAllStackTraces().keySet().stream().map(Thread::getName).collect(Collectors.toSet());
+    }
+
+    @Test
+    void listensWithTheBacklogItStates() throws Exception {
+        server = ConcurrentServer.start(0, ConcurrentServer.Threads.VIRTUAL);
+        assertThat(Listeners.backlog(server.port()))
+                .isEqualTo(Math.min(ConcurrentServer.DEFAULT_BACKLOG, Listeners.somaxconn()));
     }
 
     @Test
