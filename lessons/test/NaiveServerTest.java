@@ -1,10 +1,14 @@
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +24,7 @@ class NaiveServerTest {
 
     NaiveServer.Server server;
     final List<LineClient> clients = new ArrayList<>();
+    final List<Socket> queued = new ArrayList<>();
 
     @BeforeEach
     void start() throws IOException {
@@ -29,6 +34,7 @@ class NaiveServerTest {
     @AfterEach
     void stop() throws IOException {
         for (LineClient c : clients) c.close();
+        for (Socket s : queued) s.close();
         server.close();
     }
 
@@ -110,6 +116,36 @@ class NaiveServerTest {
         assertThat(client.readLine()).isNull();
         client.close();
         await().atMost(PROMPTLY).until(() -> !server.thread().isAlive());
+    }
+
+    @Test
+    void listensWithTheBacklogItStates() throws Exception {
+        assertThat(Listeners.backlog(server.port())).isEqualTo(Math.min(NaiveServer.BACKLOG, Listeners.somaxconn()));
+    }
+
+    /// While one client is served, the queue fills: Linux keeps backlog + 1 finished handshakes.
+    /// The next client is not refused: its SYN is dropped, and its connect only times out.
+    @Test
+    void aFullAcceptQueueMakesTheNextConnectTimeOutNotFail() throws Exception {
+        assertThat(connect().ask("busy")).isEqualTo("ECHO busy");
+        for (int i = 0; i < NaiveServer.BACKLOG + 1; i++) {
+            var waiting = new Socket();
+            queued.add(waiting);
+            waiting.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()), 5_000);
+        }
+        try (var late = new Socket()) {
+            assertThatThrownBy(() -> late.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()), 1_500))
+                    .as("no answer at all to the SYN, so no refusal either").isInstanceOf(SocketTimeoutException.class);
+        }
+        // A refusal is what a port with no listener gives, at once.
+        int closed;
+        try (var probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = probe.getLocalPort();
+        }
+        try (var refused = new Socket()) {
+            assertThatThrownBy(() -> refused.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), closed), 5_000))
+                    .isInstanceOf(ConnectException.class).hasMessageContaining("refused");
+        }
     }
 
     @Test
