@@ -11,6 +11,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.util.ArrayList;
@@ -19,27 +21,19 @@ import java.util.List;
 /// Lesson 03 · Bind, listen, accept — a server's life one step at a time: the kernel accepts
 /// connections before the program calls accept, and a port stays taken after the server stops.
 ///
+///
 /// Run it: `./jbang lessons/03_BindListenAccept.java [--port 1234] [--backlog 3] [--no-pause]`;
 /// press Enter for each step, and poke it from another terminal with `nc localhost 1234` and `ss -tan`.
-/// Read: docs/chapters/03-bind-listen-accept.adoc
+/// Chapter: docs/chapters/03-bind-listen-accept.adoc · Test: lessons/test/BindListenAcceptTest.java
+/// Not here: serving the accepted connection (lesson 05), many clients at once (lessons 08 to 11),
+/// SO_REUSEPORT.
 class BindListenAccept {
     static final int DEFAULT_PORT = 1234;
     static final int DEFAULT_BACKLOG = 3;
     /// How long a demo client waits for its connect before giving up.
     static final Duration CONNECT_PATIENCE = Duration.ofSeconds(1);
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/03_BindListenAccept.java [--port N] [--backlog N] [--no-pause] [--help]
-
-            A server's life one step at a time: create a socket, bind, listen, let clients
-            connect before anyone calls accept, accept one, read, close, then start again
-            on the same port without and with SO_REUSEADDR.
-
-              --port N     the TCP port to listen on (default %d; 0 picks any free port)
-              --backlog N  the accept queue's length asked of listen() (default %d)
-              --no-pause   run every step straight through instead of waiting for Enter
-              --help       print this help and exit
-            """.formatted(DEFAULT_PORT, DEFAULT_BACKLOG);
+    /// The kernel's ceiling for any backlog (Linux).
+    static final Path SOMAXCONN = Path.of("/proc/sys/net/core/somaxconn");
 
     // tag::create[]
     /// socket(2): a TCP socket with no address and no port yet.
@@ -54,26 +48,35 @@ class BindListenAccept {
 
     // tag::bind[]
     /// bind(2) then listen(2): Java does both in one call; the second argument is the backlog.
-    static void bindAndListen(ServerSocket socket, int port, int backlog) throws IOException {
+    /// Returns the backlog the kernel applied.
+    static int bindAndListen(ServerSocket socket, int port, int backlog) throws IOException {
         socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), backlog);
+        int applied = appliedBacklog(backlog);
         log("bound to %s:%d and listening with backlog %d: the kernel now completes handshakes for us",
-                socket.getInetAddress().getHostAddress(), socket.getLocalPort(), backlog);
+                socket.getInetAddress().getHostAddress(), socket.getLocalPort(), applied);
+        if (applied < backlog) {
+            log("asked for backlog %d; the kernel capped it at net.core.somaxconn = %d (ss -tln shows Send-Q %d)",
+                    backlog, applied, applied);
+        }
+        return applied;
     }
 
-    /// What a learner needs to hear when bind fails: most often, because the port is taken.
-    static String explain(BindException e, int port) {
-        if (!"Address already in use".equals(e.getMessage())) {
-            return "Cannot bind port %d (%s). Choose another port: --port 0 picks a free one.".formatted(port, e.getMessage());
+    /// listen(2) on Linux silently takes the smaller of the backlog and net.core.somaxconn.
+    static int appliedBacklog(int asked) {
+        try {
+            // Not Files.readString: a /proc file reports size 0, and readString got one digit of it.
+            int cap = Integer.parseInt(Files.readAllLines(SOMAXCONN).getFirst().strip());
+            return Math.min(asked, cap);
+        } catch (IOException | RuntimeException e) {
+            return asked;                       // not Linux: no /proc to ask
         }
-        return ("Port %d is already in use (%s): another socket is listening on it. Is another lesson "
-                + "still running? Stop it, or choose another port: --port 0 picks a free one.")
-                .formatted(port, e.getMessage());
     }
     // end::bind[]
 
     // tag::queue[]
     /// A client the lesson starts itself, to fill the accept queue while nobody calls accept().
-    record DemoClient(int number, Socket socket) {}
+    /// With thousands of them, only the first five and the last three are `told` in the narration.
+    record DemoClient(int number, Socket socket, boolean told) {}
 
     static List<DemoClient> connectClients(int port, int count) throws IOException {
         List<DemoClient> connected = new ArrayList<>();
@@ -84,9 +87,13 @@ class BindListenAccept {
                         (int) CONNECT_PATIENCE.toMillis());
                 // The handshake is complete: we can send at once, though nobody has accepted us.
                 socket.getOutputStream().write(("hello from client " + number + "\n").getBytes(StandardCharsets.UTF_8));
-                log("client %d: connect() returned, from port %d; sent a line; nobody has called accept()",
-                        number, socket.getLocalPort());
-                connected.add(new DemoClient(number, socket));
+                boolean told = number <= 5 || number > count - 3;
+                if (told) {
+                    log("client %d: connect() returned, from port %d; sent a line; nobody has called accept()",
+                            number, socket.getLocalPort());
+                }
+                if (number == 6 && count > 8) log("clients 6 to %d: the same, told quietly", count - 3);
+                connected.add(new DemoClient(number, socket, told));
             } catch (IOException e) {
                 log("client %d: %s", number, switch (e) {
                     case SocketTimeoutException timeout -> "connect() did not complete within %d s: the accept queue "
@@ -143,19 +150,22 @@ class BindListenAccept {
         for (DemoClient client : clients) {
             if (!client.socket().isClosed()) finish(client);
         }
+        long quiet = clients.stream().filter(client -> !client.told()).count();
+        if (quiet > 0) log("%d more queued clients: the same, told quietly", quiet);
     }
 
     /// A demo client reads until the server's close reaches it, then closes its own side.
     static void finish(DemoClient client) {
+
         try (Socket socket = client.socket()) {
             socket.setSoTimeout(2_000);
             var in = socket.getInputStream();
             while (in.read() != -1) {
                 // Drain whatever the server still sent.
             }
-            log("client %d: end of stream; closing its side too", client.number());
+            if (client.told()) log("client %d: end of stream; closing its side too", client.number());
         } catch (IOException e) {
-            log("client %d: %s", client.number(), e.getMessage());
+            if (client.told()) log("client %d: %s", client.number(), e.getMessage());
         }
     }
 
@@ -177,27 +187,23 @@ class BindListenAccept {
     }
     // end::close[]
 
-    // tag::main[]
-    public static void main(String[] args) throws Exception {
-        Options options = Options.parse(args);
-        var steps = new Steps(options.pause());
+    // tag::walk[]
+    /// The whole walk, one step at a time: each waits for Enter unless `pause` is false.
+    static void walk(int askedPort, int backlog, boolean pause) throws IOException {
+        var steps = new Steps(pause);
 
         steps.next("create a socket");
         ServerSocket listener = create(true);
 
-        steps.next("bind to port %d and listen with backlog %d".formatted(options.port(), options.backlog()));
-        try {
-            bindAndListen(listener, options.port(), options.backlog());
-        } catch (BindException e) {
-            System.err.println(explain(e, options.port()));
-            System.exit(1);
-        }
+        steps.next("bind to port %d and listen with backlog %d".formatted(askedPort, backlog));
+        int applied = bindAndListen(listener, askedPort, backlog);
         int port = listener.getLocalPort();
         log("listening on %s:%d; try: nc localhost %d, and ss -tln 'sport = :%d'",
                 listener.getInetAddress().getHostAddress(), port, port, port);
 
-        steps.next("%d clients connect while nobody calls accept()".formatted(options.backlog() + 2));
-        List<DemoClient> clients = connectClients(port, options.backlog() + 2);
+        // Two more than the queue holds: Linux lets backlog + 1 wait, and the last one finds it full.
+        steps.next("%d clients connect while nobody calls accept()".formatted(applied + 2));
+        List<DemoClient> clients = connectClients(port, applied + 2);
         log("%d connections wait in the accept queue; ss -tln 'sport = :%d' shows them as Recv-Q", clients.size(), port);
 
         steps.next("accept() one connection");
@@ -216,7 +222,7 @@ class BindListenAccept {
         if (tryRebind(port, true)) log("bound: SO_REUSEADDR lets a new listener share the port with TIME_WAIT");
         log("done; ss -tan state time-wait shows the old connection for about a minute");
     }
-    // end::main[]
+    // end::walk[]
 
     /// The pause the learner controls: each step waits for Enter unless `--no-pause` was given.
     static final class Steps {
@@ -235,54 +241,113 @@ class BindListenAccept {
         }
     }
 
-    record Options(int port, int backlog, boolean pause) {
-        /// Reads the arguments. Anything unknown is a mistake: say what, print usage, exit 2.
-        static Options parse(String[] args) {
-            int port = DEFAULT_PORT;
-            int backlog = DEFAULT_BACKLOG;
-            boolean pause = true;
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--help", "-h" -> {
-                        System.out.print(USAGE);
-                        System.exit(0);
-                    }
-                    case "--port" -> {
-                        port = number(args, ++i, "--port");
-                        if (port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                    }
-                    case "--backlog" -> {
-                        backlog = number(args, ++i, "--backlog");
-                        if (backlog < 1) usageError("the backlog must be at least 1");
-                    }
-                    case "--no-pause" -> pause = false;
-                    default -> usageError("unknown argument: " + args[i]);
-                }
-            }
-            return new Options(port, backlog, pause);
-        }
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
-        static int number(String[] args, int i, String option) {
-            if (i == args.length) usageError(option + " needs a number");
-            try {
-                int n = Integer.parseInt(args[i]);
-                if (n < 0) usageError(option + " needs a number of 0 or more, not " + n);
-                return n;
-            } catch (NumberFormatException e) {
-                usageError("not a number: " + args[i]);
-                return -1;
-            }
+    static final String USAGE = """
+            Usage: ./jbang lessons/03_BindListenAccept.java [--port N] [--backlog N] [--no-pause] [--help]
+
+            A server's life one step at a time: create a socket, bind, listen, let clients
+            connect before anyone calls accept, accept one, read, close, then start again
+            on the same port without and with SO_REUSEADDR.
+
+              --port N     the TCP port to listen on (default %d; 0 picks any free port)
+              --backlog N  the accept queue's length asked of listen() (default %d;
+                         Linux caps it at net.core.somaxconn)
+              --no-pause   run every step straight through instead of waiting for Enter
+              --help       print this help and exit
+            """.formatted(DEFAULT_PORT, DEFAULT_BACKLOG);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        int backlog = commandLine.number("--backlog", DEFAULT_BACKLOG, 1, 1_000_000);
+        boolean pause = !commandLine.flag("--no-pause");
+        commandLine.done();
+        try {
+            walk(port, backlog, pause);
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
         }
     }
 
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
-    }
-
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
     }
 }
