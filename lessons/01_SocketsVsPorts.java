@@ -24,7 +24,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /// Lesson 01 · Sockets vs ports — a port is a number, a socket is an endpoint, a connection is a 4-tuple.
 ///
-///
 /// Run it: `./jbang lessons/01_SocketsVsPorts.java [--port 1234]`; then `nc localhost 1234` and `ss -tan`.
 /// Chapter: docs/chapters/01-sockets-vs-ports.adoc · Test: lessons/test/SocketsVsPortsTest.java
 /// Not here: sending and receiving data (lessons 02 and 04), the steps of a server's life and its

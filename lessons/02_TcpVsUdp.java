@@ -19,7 +19,6 @@ import java.util.List;
 
 /// Lesson 02 · TCP vs UDP — TCP carries a stream of bytes with no boundaries; UDP carries datagrams, whole or not at all.
 ///
-///
 /// Run it: `./jbang lessons/02_TcpVsUdp.java [--port 1234]`; it shows each difference on loopback and exits.
 /// Chapter: docs/chapters/02-tcp-vs-udp.adoc · Test: lessons/test/TcpVsUdpTest.java
 /// Not here: framing messages on a stream (lesson 15), a UDP server and lost datagrams (lesson 12).

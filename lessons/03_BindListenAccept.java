@@ -21,7 +21,6 @@ import java.util.List;
 /// Lesson 03 · Bind, listen, accept — a server's life one step at a time: the kernel accepts
 /// connections before the program calls accept, and a port stays taken after the server stops.
 ///
-///
 /// Run it: `./jbang lessons/03_BindListenAccept.java [--port 1234] [--backlog 3] [--no-pause]`;
 /// press Enter for each step, and poke it from another terminal with `nc localhost 1234` and `ss -tan`.
 /// Chapter: docs/chapters/03-bind-listen-accept.adoc · Test: lessons/test/BindListenAcceptTest.java

@@ -21,7 +21,6 @@ import java.util.List;
 /// Lesson 04 · Echo client — connect, send what you type, print what comes back; at the end of your
 /// input, close only your sending side and keep reading until the server closes.
 ///
-///
 /// Run it: start lesson 05 (`./jbang lessons/05_PassiveEcho.java`), then
 /// `./jbang lessons/04_EchoClient.java [--host localhost] [--port 1234] [--timeout SECONDS]`.
 /// Chapter: docs/chapters/04-echo-client.adoc · Test: lessons/test/EchoClientTest.java

@@ -21,11 +21,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /// Lesson 09 · The naive server — one thread accepts a client and serves it until it leaves; the next one waits.
 ///
-///
 /// Run it: `./jbang lessons/09_NaiveServer.java [--port 1234]`; talk to it from two terminals: `nc -N localhost 1234`.
 /// Chapter: docs/chapters/09-naive-server.adoc · Test: lessons/test/NaiveServerTest.java
 /// Not here: serving clients side by side (lesson 10), a bounded pool (lesson 11), a read timeout
-/// for a client that never leaves (lesson 11).
+/// for a client that never leaves (lesson 04 shows timeouts).
 class NaiveServer {
     static final int DEFAULT_PORT = 1234;
     /// The longest line the server accepts, in bytes, not counting the newline.

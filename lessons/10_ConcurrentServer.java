@@ -31,12 +31,11 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /// Lesson 10 · The concurrent server — a thread per connection: the acceptor goes straight back to accept.
 ///
-///
 /// Run it: `./jbang lessons/10_ConcurrentServer.java [--threads platform|virtual] [--demo-clients 10000]`;
 /// talk to it from several terminals: `nc -N localhost 1234`.
 /// Chapter: docs/chapters/10-concurrent-server.adoc · Test: lessons/test/ConcurrentServerTest.java
-/// Not here: a bound on threads and a read deadline for silent clients (lesson 11), many clients
-/// on one thread (lesson 08).
+/// Not here: a bound on threads and a busy answer when it is reached (lesson 11), many clients on
+/// one thread (lesson 08), a read timeout for silent clients (lesson 04 shows timeouts).
 class ConcurrentServer {
     static final int DEFAULT_PORT = 1234;
     /// The longest line the server accepts, in bytes, not counting the newline.
@@ -282,8 +281,8 @@ class ConcurrentServer {
 
             Then, in other terminals:  nc -N localhost 1234
             (-N: when you press Ctrl-D, nc shuts down its sending side, and the server sees end of stream)
-            With -Dsocketlab.quiet=true (java -D... lessons/10_ConcurrentServer.java) the server does
-            not narrate every connection and line: the demo then prints only its figures.
+            java -Dsocketlab.quiet=true lessons/10_ConcurrentServer.java (a JDK 25 java) narrates no
+            connection or line: the demo then prints only its figures.
             """.formatted(DEFAULT_PORT, DEFAULT_BACKLOG);
 
     public static void main(String[] args) throws Exception {
