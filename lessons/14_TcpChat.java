@@ -12,7 +12,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
 import java.util.ArrayList;
@@ -25,27 +24,26 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /// Lesson 14 · TCP chat — clients talk to each other through a server that relays every line.
 ///
-/// Run it: `./jbang lessons/14_TcpChat.java [--port 1234]`; join from two terminals: `nc localhost 1234`.
-/// Read: docs/chapters/14-tcp-chat.adoc
+/// Run it: `./jbang lessons/14_TcpChat.java [--port 1234]`; join from two terminals: `nc -N localhost 1234`.
+/// Chapter: docs/chapters/14-tcp-chat.adoc · Test: lessons/test/TcpChatTest.java ·
+/// Lab: labs/05-chat-server
+/// Not here: TLS, and names proven by certificates (lesson 17); one thread for all clients (lesson 08);
+/// messages that are not lines (lesson 15).
 class TcpChat {
     static final int DEFAULT_PORT = 1234;
+    /// Finished connections the kernel may hold before accept() takes them: a crowd may join at once,
+    /// and with the JDK's default of 50, 2,000 clients wait in SYN retries. Capped by net.core.somaxconn.
+    static final int BACKLOG = 1024;
+    /// Joins, leaves and renames are announced only while the room has at most this many members: each
+    /// notice is a line for every other member, so n joins cost n²/2 lines (2 million for 2,000).
+    static final int ANNOUNCE_UP_TO = 100;
 
-    static final String USAGE = """
-            Usage: ./jbang lessons/14_TcpChat.java [--port N] [--help]
-
-            A chat server: every line a client sends goes to every other client.
-              /nick NAME  choose your name     /who  who is here     /quit  leave
-
-              --port N   the TCP port to listen on (default %d; 0 picks any free port)
-              --help     print this help and exit
-
-            Then, in two or more terminals:  nc localhost 1234
-            """.formatted(DEFAULT_PORT);
-
-    /// The limits that keep one client from hurting the others.
-    /// `maxLine`: the longest line accepted, in bytes. `queue`: lines that may wait for one client.
+    /// The limits that keep one client from hurting the others, and bound what a member costs.
+    /// `maxLine`: the longest line accepted, in bytes. `queue`: lines that may wait for one client; a
+    /// client with `queue` lines waiting is cut off. So a member holds at most `queue` lines of at most
+    /// `maxLine` bytes and a name (a broadcast line is one object that every queue shares).
     record Limits(int maxLine, int queue) {
-        static final Limits DEFAULT = new Limits(1000, 1000);
+        static final Limits DEFAULT = new Limits(1000, 256);
     }
 
     // tag::client[]
@@ -93,7 +91,7 @@ class TcpChat {
     static Server start(int port, Limits limits) throws IOException {
         // Bind to loopback: only this machine can join.
         var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
         var room = new Room();
         Set<Socket> sockets = ConcurrentHashMap.newKeySet();
         Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> {
@@ -128,11 +126,17 @@ class TcpChat {
         synchronized void join(Client client) {
             client.offer("*** welcome, " + client.nick + "! Commands: /nick NAME, /who, /quit");
             clients.add(client);
-            broadcast(client, "*** " + client.nick + " joined");
+            announce(client, "*** " + client.nick + " joined");
         }
 
         synchronized void leave(Client client, String notice) {
-            if (clients.remove(client)) broadcast(client, "*** " + client.nick + " " + notice);
+            if (clients.remove(client)) announce(client, "*** " + client.nick + " " + notice);
+        }
+
+        /// A notice about one member for all the others, while the room is small enough that a
+        /// notice per member is cheap. A big room stays quiet, as big rooms elsewhere do.
+        synchronized void announce(Client about, String notice) {
+            if (clients.size() <= ANNOUNCE_UP_TO) broadcast(about, notice);
         }
 
         /// Sends `text` to everyone but `from`; whoever cannot take it any more is cut off.
@@ -152,9 +156,16 @@ class TcpChat {
             return clients.stream().map(c -> c.nick).toList();
         }
 
+        /// Who is here: at most 50 names and how many more, so the line stays short in any room.
+        synchronized String who() {
+            List<String> nicks = nicks();
+            String more = nicks.size() > 50 ? " and " + (nicks.size() - 50) + " more" : "";
+            return "*** here: " + String.join(", ", nicks.subList(0, Math.min(50, nicks.size()))) + more;
+        }
+
         synchronized boolean rename(Client client, String nick) {
             if (clients.stream().anyMatch(c -> c.nick.equalsIgnoreCase(nick))) return false;
-            broadcast(client, "*** " + client.nick + " is now known as " + nick);
+            announce(client, "*** " + client.nick + " is now known as " + nick);
             client.nick = nick;
             return true;
         }
@@ -162,6 +173,8 @@ class TcpChat {
     // end::room[]
 
     // tag::reader[]
+    /// One reader per client. A client that trickles a byte now and then holds only this virtual
+    /// thread and at most `maxLine` bytes; a real server would also give a line a deadline (lesson 15).
     static void readLoop(Client client, Room room, Limits limits) {
         try {
             InputStream in = new BufferedInputStream(client.socket.getInputStream());
@@ -175,26 +188,19 @@ class TcpChat {
                     client.offer("*** " + e.getMessage() + "; not sent");
                     continue;
                 }
-                if (line == null) {
-                    room.leave(client, "left");
-                    log("%s closed the connection", client.nick);
-                    break;
-                }
+                if (line == null) break;                 // end of stream: the client closed its side
                 String text = clean(line);
                 if (text.isBlank()) continue;
                 if (!text.startsWith("/")) {
-                    log("%s: %s", client.nick, text.length() > 60 ? text.substring(0, 60) + "..." : text);
+                    trace("%s: %s", client.nick, text.length() > 60 ? text.substring(0, 60) + "..." : text);
                     room.broadcast(client, client.nick + ": " + text);
-                } else if (!command(client, room, text)) {
-                    room.leave(client, "left");
-                    log("%s quit", client.nick);
-                    break;
-                }
+                } else if (!command(client, room, text)) break;    // /quit
             }
+            log("%s left", client.nick);
         } catch (IOException e) {
-            room.leave(client, "left");
             log("%s is gone: %s", client.nick, e.getMessage());
         } finally {
+            room.leave(client, "left");
             // Let the writer send what is queued and close (or close now if the queue is full).
             if (!client.outbox.offer(new HangUp())) closeQuietly(client.socket);
         }
@@ -206,15 +212,10 @@ class TcpChat {
         switch (words[0]) {
             case "/nick" -> {
                 String nick = words.length == 2 ? words[1].strip() : "";
-                if (!nick.matches("[A-Za-z0-9_-]{1,16}")) {
-                    client.offer("*** a nick is 1 to 16 letters, digits, '_' or '-'");
-                } else if (!room.rename(client, nick)) {
-                    client.offer("*** " + nick + " is taken");
-                } else {
-                    client.offer("*** you are now " + nick);
-                }
+                client.offer(!nick.matches("[A-Za-z0-9_-]{1,16}") ? "*** a nick is 1 to 16 letters, digits, '_' or '-'"
+                        : room.rename(client, nick) ? "*** you are now " + nick : "*** " + nick + " is taken");
             }
-            case "/who" -> client.offer("*** here: " + String.join(", ", room.nicks()));
+            case "/who" -> client.offer(room.who());
             case "/quit" -> {
                 client.offer("*** bye");
                 return false;
@@ -235,10 +236,8 @@ class TcpChat {
                 if (client.outbox.isEmpty()) out.flush();    // one write for a burst of lines
             }
             out.flush();                                    // a HangUp: the last lines go out
-        } catch (IOException e) {
+        } catch (IOException | InterruptedException e) {
             log("cannot write to %s: %s", client.nick, e.getMessage());   // a reset, or we cut it off
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } finally {
             closeQuietly(client.socket);
         }
@@ -289,59 +288,112 @@ class TcpChat {
         }
     }
 
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/14_TcpChat.java [--port N] [--help]
+
+            A chat server: every line a client sends goes to every other client.
+              /nick NAME  choose your name     /who  who is here     /quit  leave
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --help     print this help and exit
+
+            Then, in two or more terminals:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the chat sees you leave)
+            """.formatted(DEFAULT_PORT);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
+        try (Server server = start(port)) {
+            log("listening on %s:%d; join with: nc -N localhost %d",
+                    server.listener().getInetAddress().getHostAddress(), server.port(), server.port());
+            server.acceptor().join();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    public static void main(String[] args) throws Exception {
-        int port = parsePort(args);
-        try (Server server = start(port)) {
-            log("listening on %s:%d; join with: nc localhost %d",
-                    server.listener().getInetAddress().getHostAddress(), server.port(), server.port());
-            server.acceptor().join();
-        } catch (BindException e) {
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    /// Reads `--port N` and `--help`. Anything else is a mistake: say what, print usage, exit 2.
-    static int parsePort(String[] args) {
-        int port = DEFAULT_PORT;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--port" -> {
-                    if (i + 1 == args.length) usageError("--port needs a number");
-                    port = parseNumber(args[++i]);
-                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                }
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
-        return port;
-    }
-
-    static int parseNumber(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
-        }
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }

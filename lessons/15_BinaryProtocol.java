@@ -15,14 +15,15 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -30,27 +31,20 @@ import java.util.concurrent.ConcurrentHashMap;
 ///
 /// Run it: `./jbang lessons/15_BinaryProtocol.java [--port 1234]`; talk to it:
 /// `./jbang lessons/15_BinaryProtocol.java --client --port 1234` (each line you type goes as one frame).
-/// Read: docs/chapters/15-binary-protocol.adoc
+/// Chapter: docs/chapters/15-binary-protocol.adoc · Test: lessons/test/BinaryProtocolTest.java ·
+/// Lab: labs/04-framing-codec
+/// Not here: frames on a non-blocking socket, cut from an accumulating buffer (lesson 08 and the
+/// chapter's exercises); a deadline for a frame that trickles in (an exercise); encryption (lesson 16).
 class BinaryProtocol {
     static final int DEFAULT_PORT = 1234;
+    /// Finished connections the kernel may hold before accept() takes them, as in lesson 05: the
+    /// JDK's default of 50 makes a crowd wait in SYN retries. Linux caps it at net.core.somaxconn.
+    static final int BACKLOG = 1024;
     /// The largest frame body accepted (type + id + payload), in bytes.
     static final int MAX_FRAME = 64 * 1024;
     /// Type and id: the part of the body before the payload.
     static final int HEADER = 1 + 4;
     static final int TEXT = 1, ERROR = 2;
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/15_BinaryProtocol.java [--port N] [--client [--host H]] [--byte-order] [--help]
-
-            Length-prefixed binary frames: [length u32][type u8][id u32][payload], big-endian.
-            The server echoes every frame; a frame over %d bytes, or one cut short, is an error.
-
-              --port N      the port to listen on, or with --client to connect to (default %d; 0: any)
-              --client      read lines from the keyboard and send each as a TEXT frame
-              --host H      with --client: the server's host (default localhost)
-              --byte-order  show what a little-endian reader makes of a big-endian length
-              --help        print this help and exit
-            """.formatted(MAX_FRAME, DEFAULT_PORT);
 
     // tag::frame[]
     /// One message. On the wire: a 4-byte length (of everything after it), then the body:
@@ -91,6 +85,13 @@ class BinaryProtocol {
                 .flip();
     }
     // end::write[]
+
+    // tag::byteorder[]
+    /// What a reader that assumes little-endian makes of a big-endian length prefix.
+    static long lengthReadLittleEndian(byte[] prefix) {
+        return Integer.toUnsignedLong(ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN).getInt());
+    }
+    // end::byteorder[]
 
     // tag::read[]
     /// Reads one frame, or returns null when the peer closed cleanly between frames.
@@ -135,13 +136,6 @@ class BinaryProtocol {
         }
     }
 
-    // tag::byteorder[]
-    /// What a reader that assumes little-endian makes of a big-endian length prefix.
-    static long lengthReadLittleEndian(byte[] prefix) {
-        return Integer.toUnsignedLong(ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN).getInt());
-    }
-    // end::byteorder[]
-
     /// A running server: the port it got, and `close()` to stop it and every connection it holds.
     record Server(ServerSocket listener, Set<Socket> connections, Thread acceptor) implements AutoCloseable {
         int port() {
@@ -158,7 +152,7 @@ class BinaryProtocol {
     static Server start(int port) throws IOException {
         // Bind to loopback: only this machine can connect.
         var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
         Set<Socket> connections = ConcurrentHashMap.newKeySet();
         Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> {
             while (!listener.isClosed()) {
@@ -182,7 +176,7 @@ class BinaryProtocol {
             var out = new DataOutputStream(new BufferedOutputStream(client.getOutputStream()));
             try {
                 for (Frame frame; (frame = read(in)) != null; ) {
-                    log("frame %s (%d payload bytes); echoing it", frame, frame.payload().length);
+                    trace("frame %s (%d payload bytes); echoing it", frame, frame.payload().length);
                     write(out, frame);
                     out.flush();
                 }
@@ -225,11 +219,11 @@ class BinaryProtocol {
             int id = 0;
             for (String line; (line = keyboard.readLine()) != null; ) {
                 ByteBuffer bytes = encode(Frame.text(++id, line));
-                log("sending %d bytes: %s", bytes.remaining(), HexFormat.ofDelimiter(" ").formatHex(bytes.array()));
+                trace("sending %d bytes: %s", bytes.remaining(), HexFormat.ofDelimiter(" ").formatHex(bytes.array()));
                 out.write(bytes.array());
                 Frame reply = read(in);
                 if (reply == null) break;
-                log("got frame %s", reply);
+                trace("got frame %s", reply);
             }
             socket.shutdownOutput();
             for (Frame frame; (frame = read(in)) != null; ) log("got frame %s", frame);
@@ -248,74 +242,127 @@ class BinaryProtocol {
                 ByteBuffer.wrap(prefix).getInt(), lengthReadLittleEndian(prefix));
     }
 
-    static void log(String format, Object... args) {
-        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
-                args.length == 0 ? format : format.formatted(args));
-    }
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/15_BinaryProtocol.java [--port N] [--client [--host H]] [--byte-order] [--help]
+
+            Length-prefixed binary frames: [length u32][type u8][id u32][payload], big-endian.
+            The server echoes every frame; a frame over %d bytes, or one cut short, is an error.
+
+              --port N      the port to listen on, or with --client to connect to (default %d; 0: any)
+              --client      read lines from the keyboard and send each as a TEXT frame
+              --host H      with --client: the server's host (default localhost)
+              --byte-order  show what a little-endian reader makes of a big-endian length
+              --help        print this help and exit
+            """.formatted(MAX_FRAME, DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {
-        int port = DEFAULT_PORT;
-        String host = "localhost";
-        boolean client = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--byte-order" -> {
-                    showByteOrder();
-                    return;
-                }
-                case "--client" -> client = true;
-                case "--host" -> host = value(args, ++i, "--host needs a host name");
-                case "--port" -> port = parsePort(value(args, ++i, "--port needs a number"));
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
-        if (client) {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        boolean client = commandLine.flag("--client");
+        String host = commandLine.text("--host", "localhost");
+        boolean byteOrder = commandLine.flag("--byte-order");
+        commandLine.done();
+        if (byteOrder) {
+            showByteOrder();
+        } else if (client) {
             try {
                 client(host, port);
             } catch (IOException e) {
                 System.err.println("Cannot talk to " + host + ":" + port + ": " + e.getMessage());
                 System.exit(1);
             }
-            return;
+        } else {
+            try (Server server = start(port)) {
+                log("listening on %s:%d (frames up to %d bytes); try: ./jbang lessons/15_BinaryProtocol.java "
+                        + "--client --port %d", server.listener().getInetAddress().getHostAddress(), server.port(),
+                        MAX_FRAME, server.port());
+                server.acceptor().join();
+            } catch (BindException e) {
+                CommandLine.exitPortInUse(port, e);
+            }
         }
-        try (Server server = start(port)) {
-            log("listening on %s:%d (frames up to %d bytes); try: ./jbang lessons/15_BinaryProtocol.java "
-                    + "--client --port %d", server.listener().getInetAddress().getHostAddress(), server.port(),
-                    MAX_FRAME, server.port());
-            server.acceptor().join();
-        } catch (BindException e) {
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    static String value(String[] args, int i, String problem) {
-        if (i >= args.length) usageError(problem);
-        return args[i];
-    }
-
-    static int parsePort(String text) {
-        try {
-            int port = Integer.parseInt(text);
-            if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-            return port;
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
-        }
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }

@@ -1,21 +1,17 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 
-import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -39,11 +35,19 @@ import javax.net.ssl.TrustManagerFactory;
 
 /// Lesson 16 · TLS echo — the echo server inside TLS 1.3: a certificate, a handshake, ciphertext on the wire.
 ///
-/// Run it: `./jbang lessons/16_TlsEcho.java [--port 1234]`; talk to it: `./jbang lessons/16_TlsEcho.java --client`
-/// or `openssl s_client -connect localhost:1234 -CAfile lessons/.local/tls-echo/localhost.crt`.
-/// Read: docs/chapters/16-tls-echo.adoc
+/// Run it: `./jbang lessons/16_TlsEcho.java [--port 1234]`; talk to it:
+/// `openssl s_client -connect localhost:1234 -CAfile lessons/.local/tls-echo/localhost.crt -verify_hostname localhost`.
+/// Chapter: docs/chapters/16-tls-echo.adoc · Test: lessons/test/TlsEchoTest.java ·
+/// Lab: labs/07-tls-chat
+/// Not here: a certificate authority and client certificates (lesson 17); certificates from a
+/// public authority, their renewal and revocation; TLS on a non-blocking socket (SSLEngine); an
+/// interactive client of its own (`openssl s_client` is one; `connect` is the Java client's code).
 class TlsEcho {
     static final int DEFAULT_PORT = 1234;
+    /// Finished connections the kernel may hold before accept() takes them, as in lesson 05. A TLS
+    /// handshake costs milliseconds of CPU, so a crowd waits here while the handshakes run; with the
+    /// JDK's default of 50 the rest would wait in SYN retries. Linux caps it at net.core.somaxconn.
+    static final int BACKLOG = 1024;
     static final int MAX_LINE = 8192;
     /// How long a client may take to finish the handshake before the server gives up on it.
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -61,21 +65,6 @@ class TlsEcho {
         // Read once, at the first TLS handshake of this JVM: set it before any.
         System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
     }
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/16_TlsEcho.java [--port N] [--client [--host H]] [--help]
-
-            A line echo server over TLS 1.3. On first run it makes a self-signed certificate
-            for localhost in lessons/.local/tls-echo/ (with the JDK's keytool).
-
-              --port N   the port to listen on, or to connect to (default %d; 0 picks any free port)
-              --client   be the client instead: trust exactly that certificate, echo stdin's lines
-              --host H   with --client: the server's name, checked against its certificate (default localhost)
-              --help     print this help and exit
-
-            Then, in another terminal:  ./jbang lessons/16_TlsEcho.java --client
-            or:  openssl s_client -connect localhost:1234 -CAfile lessons/.local/tls-echo/localhost.crt
-            """.formatted(DEFAULT_PORT);
 
     /// A running server: the port it got, and `close()` to stop it and every connection it holds.
     record Server(ServerSocket listener, Set<Socket> connections, Thread acceptor) implements AutoCloseable {
@@ -97,7 +86,8 @@ class TlsEcho {
     static synchronized Path certificateFolder() throws IOException {
         if (Files.isDirectory(FOLDER)) return FOLDER;
         Files.createDirectories(FOLDER.getParent());
-        // Work in a fresh private folder (mode 700), then rename it: another process never sees half of it.
+        // Work in a fresh private folder (mode 700), then rename it: nobody ever sees half of it.
+        // (Two first runs at the same moment: one rename fails, and that run says so; run it again.)
         Path fresh = Files.createTempDirectory(FOLDER.getParent(), "new-");
         log("first run: making a key pair and a self-signed certificate for localhost with keytool");
         keytool("-genkeypair", "-alias", "localhost", "-keyalg", "EC", "-groupname", "secp256r1",
@@ -105,14 +95,8 @@ class TlsEcho {
                 "-keystore", fresh.resolve(KEYSTORE).toString(), "-storepass", new String(PASSWORD));
         keytool("-exportcert", "-rfc", "-alias", "localhost", "-file", fresh.resolve(CERTIFICATE).toString(),
                 "-keystore", fresh.resolve(KEYSTORE).toString(), "-storepass", new String(PASSWORD));
-        try {
-            Files.move(fresh, FOLDER, StandardCopyOption.ATOMIC_MOVE);
-            log("kept in %s: %s (secret) and %s (public)", FOLDER, KEYSTORE, CERTIFICATE);
-        } catch (FileSystemException e) {
-            if (!Files.isDirectory(FOLDER)) throw e;
-            for (String name : List.of(KEYSTORE, CERTIFICATE)) Files.delete(fresh.resolve(name));
-            Files.delete(fresh);                      // another process was quicker: use its certificate
-        }
+        Files.move(fresh, FOLDER, StandardCopyOption.ATOMIC_MOVE);
+        log("kept in %s: %s (secret) and %s (public)", FOLDER, KEYSTORE, CERTIFICATE);
         return FOLDER;
     }
 
@@ -121,12 +105,7 @@ class TlsEcho {
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        try {
-            if (process.waitFor() != 0) throw new IOException("keytool " + args[0] + " failed: " + output.strip());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while keytool ran", e);
-        }
+        if (process.onExit().join().exitValue() != 0) throw new IOException("keytool " + args[0] + " failed: " + output.strip());
     }
     // end::certificate[]
 
@@ -165,7 +144,7 @@ class TlsEcho {
         SSLContext context = serverContext();
         // An ordinary TCP listener: TLS is a layer the server puts on each accepted connection.
         var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
         Set<Socket> connections = ConcurrentHashMap.newKeySet();
         Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> {
             while (!listener.isClosed()) {
@@ -223,7 +202,7 @@ class TlsEcho {
         OutputStream out = client.getOutputStream();      // encrypts each write into records
         try {
             for (String line; (line = readLine(in)) != null; ) {
-                log("read \"%s\"; echoing it", line);
+                trace("read \"%s\"; echoing it", line);
                 out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
             }
@@ -299,81 +278,115 @@ class TlsEcho {
         }
     }
 
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/16_TlsEcho.java [--port N] [--help]
+
+            A line echo server over TLS 1.3. On first run it makes a self-signed certificate
+            for localhost in lessons/.local/tls-echo/ (with the JDK's keytool).
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --help     print this help and exit
+
+            Then, in another terminal (-quiet: no handshake details; Ctrl-C ends it):
+              openssl s_client -connect localhost:1234 -CAfile lessons/.local/tls-echo/localhost.crt \\
+                  -verify_hostname localhost -quiet
+            """.formatted(DEFAULT_PORT);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
+        try (Server server = start(port)) {
+            log("listening on %s:%d (TLS 1.3); try: openssl s_client -connect localhost:%d -CAfile %s "
+                    + "-verify_hostname localhost -quiet",
+                    server.listener().getInetAddress().getHostAddress(), server.port(), server.port(),
+                    FOLDER.resolve(CERTIFICATE));
+            server.acceptor().join();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    static void runClient(String host, int port) throws IOException, GeneralSecurityException {
-        try (SSLSocket tls = connect(clientContext(), new InetSocketAddress(host, port), host)) {
-            tls.setSoTimeout(0);
-            log("handshake done: %s", describe(tls.getSession()));
-            log("type lines; each comes back through TLS. Ctrl-D ends.");
-            var stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            for (String line; (line = stdin.readLine()) != null; ) {
-                tls.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
-                tls.getOutputStream().flush();
-                System.out.println(readLine(tls.getInputStream()));
-            }
-        }
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
     }
 
-    public static void main(String[] args) throws Exception {
-        int port = DEFAULT_PORT;
-        String host = null;
-        boolean client = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--client" -> client = true;
-                case "--host" -> host = i + 1 < args.length ? args[++i] : usageError("--host needs a name");
-                case "--port" -> port = parsePort(i + 1 < args.length ? args[++i] : usageError("--port needs a number"));
-                default -> usageError("unknown argument: " + args[i]);
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
             }
         }
-        if (host != null && !client) usageError("--host goes with --client");
-        if (client) {
-            try {
-                runClient(host == null ? "localhost" : host, port);
-            } catch (SSLException e) {
-                System.err.println("TLS refused: " + e.getMessage());
-                System.exit(1);
-            } catch (IOException e) {
-                System.err.println("Cannot talk to the server on port " + port + ": " + e.getMessage());
-                System.exit(1);
-            }
-            return;
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
         }
-        try (Server server = start(port)) {
-            log("listening on %s:%d (TLS 1.3); try: ./jbang lessons/16_TlsEcho.java --client --port %d",
-                    server.listener().getInetAddress().getHostAddress(), server.port(), server.port());
-            server.acceptor().join();
-        } catch (BindException e) {
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    static int parsePort(String text) {
-        try {
-            int port = Integer.parseInt(text);
-            return port >= 0 && port <= 65_535 ? port : usageError("a port is a number from 0 to 65535, not " + port);
-        } catch (NumberFormatException e) {
-            return usageError("not a number: " + text);
-        }
-    }
-
-    static <T> T usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
-        return null;
     }
 }

@@ -339,4 +339,10 @@ class BinaryProtocolTest {
     void aPortInUseIsExplainedInOneLine() throws Exception {
         LessonRun.assertExplainsPortInUse("BinaryProtocol", server.port());
     }
+
+    @Test
+    void theListenerAsksTheKernelForItsStatedBacklog() throws Exception {
+        assertThat(Listeners.backlog(server.port()))
+                .isEqualTo(Math.min(BinaryProtocol.BACKLOG, Listeners.somaxconn())).isGreaterThan(50);
+    }
 }

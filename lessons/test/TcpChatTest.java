@@ -176,6 +176,84 @@ class TcpChatTest {
         }
     }
 
+    /// A member of a crowd: connected, silent, reading nothing.
+    Socket idleMember() throws IOException {
+        var socket = new Socket(InetAddress.getLoopbackAddress(), server.port());
+        socket.setSoTimeout((int) WAIT.toMillis());
+        opened.add(socket);
+        return socket;
+    }
+
+    static long usedHeap() {
+        System.gc();
+        return Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+    }
+
+    @Test
+    void aCrowdOfIdleAndTricklingMembersDoesNotStopTheChat() throws Exception {
+        int idle = 2_000, tricklers = 200;
+        var os = (com.sun.management.UnixOperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        assertThat(os.getMaxFileDescriptorCount()).as("both ends of 2,200 connections need file descriptors")
+                .isGreaterThan(2L * (idle + tricklers) + 500);
+        server = TcpChat.start(0);
+        long heapBefore = usedHeap();
+        List<Socket> crowd = new ArrayList<>();
+        for (int i = 0; i < idle; i++) crowd.add(idleMember());
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.room().clients.size() == idle);
+
+        // Two hundred more, each trickling one byte of a line that never ends, every 50 ms.
+        List<Socket> trickling = new ArrayList<>();
+        for (int i = 0; i < tricklers; i++) trickling.add(idleMember());
+        Thread trickler = Thread.ofVirtual().start(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    for (Socket s : trickling) s.getOutputStream().write('z');
+                    Thread.sleep(50);                      // the pace of the trickle, not a wait for the server
+                }
+            } catch (IOException | InterruptedException e) {
+                // The test is over.
+            }
+        });
+        try {
+            var alice = new Chatter("alice");
+            var bob = new Chatter("bob");
+            int members = idle + tricklers + 2;
+            await().atMost(WAIT).until(() -> server.room().clients.size() == members);
+            long worst = 0;
+            for (int k = 0; k < 5; k++) {
+                long start = System.nanoTime();
+                bob.line.sendLine("line " + k + " through a crowd");
+                assertThat(alice.nextChat()).isEqualTo("bob: line " + k + " through a crowd");
+                worst = Math.max(worst, System.nanoTime() - start);
+            }
+            long perMember = (usedHeap() - heapBefore) / members;
+            int longestOutbox = server.room().clients.stream().mapToInt(c -> c.outbox.size()).max().orElseThrow();
+            System.out.printf("with %d idle and %d trickling members: the slowest of 5 lines took %d ms; "
+                            + "heap %d bytes per member (both ends); longest outbox %d lines%n",
+                    idle, tricklers, worst / 1_000_000, perMember, longestOutbox);
+            assertThat(Duration.ofNanos(worst)).as("a line crosses a crowded room").isLessThan(Duration.ofSeconds(3));
+            assertThat(perMember).as("heap per member, both ends of its connection").isLessThan(64 * 1024);
+            assertThat(longestOutbox).as("nobody's outbox fills up").isLessThan(TcpChat.Limits.DEFAULT.queue());
+
+            // The last of the crowd joined a big room: nobody heard of it, and it heard of nobody's join.
+            var last = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    crowd.getLast().getInputStream(), StandardCharsets.UTF_8));
+            assertThat(last.readLine()).startsWith("*** welcome");
+            assertThat(last.readLine()).isEqualTo("bob: line 0 through a crowd");
+            assertThat(alice.line.ask("/who")).startsWith("*** here: guest").endsWith(" and " + (members - 50) + " more");
+        } finally {
+            trickler.interrupt();
+            trickler.join();
+        }
+    }
+
+    @Test
+    void theListenerHoldsACrowdInItsBacklog() throws Exception {
+        server = TcpChat.start(0);
+        assertThat(Listeners.backlog(server.port())).isEqualTo(Math.min(TcpChat.BACKLOG, Listeners.somaxconn()))
+                .isGreaterThan(50);
+    }
+
     @Test
     void controlCharactersNeverReachAnotherTerminal() throws Exception {
         server = TcpChat.start(0);

@@ -232,29 +232,21 @@ class TlsEchoTest {
     // The program, as a learner runs it.
 
     @Test
-    void mainServesTheClientModeOfTheSameLesson() throws Exception {
+    void mainServesATlsClient() throws Exception {
         try (LessonRun serverRun = LessonRun.start("TlsEcho", "--port", "0")) {
             int port = serverRun.awaitListeningPort();
-            try (LessonRun clientRun = LessonRun.start("TlsEcho", "--client", "--port", String.valueOf(port))) {
-                OutputStream stdin = clientRun.process().getOutputStream();
-                stdin.write("typed by a learner\n".getBytes(StandardCharsets.UTF_8));
-                stdin.close();
-                assertThat(clientRun.exitCode(Duration.ofSeconds(30))).as(clientRun.output()).isZero();
-                assertThat(clientRun.stdout()).contains("TLSv1.3", "CN=localhost").contains("typed by a learner");
+            try (SSLSocket client = TlsEcho.connect(TlsEcho.clientContext(),
+                    new InetSocketAddress(LOOPBACK.getAddress(), port), "localhost")) {
+                assertThat(ask(client, "typed by a learner")).isEqualTo("typed by a learner");
             }
+            serverRun.awaitLine(Pattern.compile("handshake done: TLSv1\\.3"), Duration.ofSeconds(10));
         }
     }
 
     @Test
-    void theClientModeExplainsAnUnreachableServerInOneLine() throws Exception {
-        int closedPort = server.port();
-        server.close();
-        try (LessonRun clientRun = LessonRun.start("TlsEcho", "--client", "--port", String.valueOf(closedPort))) {
-            clientRun.process().getOutputStream().close();
-            assertThat(clientRun.exitCode(Duration.ofSeconds(30))).isEqualTo(1);
-            assertThat(clientRun.stderr()).contains("Cannot talk to the server").doesNotContain("\tat ");
-            assertThat(clientRun.stderr().strip().lines()).hasSize(1);
-        }
+    void theListenerAsksTheKernelForItsStatedBacklog() throws Exception {
+        assertThat(Listeners.backlog(server.port()))
+                .isEqualTo(Math.min(TlsEcho.BACKLOG, Listeners.somaxconn())).isGreaterThan(50);
     }
 
     @Test
