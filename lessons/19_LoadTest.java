@@ -74,32 +74,6 @@ class LoadTest {
     /// What a run goes through, in order. READY is a barrier: every connection answers once first.
     enum Phase { READY, WARMUP, MEASURE, DRAIN }
 
-    // tag::run[]
-    /// Connects, waits at the ready barrier, warms up, measures, drains; then reports.
-    static Report run(InetSocketAddress target, Settings settings, Consumer<String> progress) throws IOException {
-        progress.accept("connecting %d connections to %s".formatted(settings.connections(), target));
-        long started = System.nanoTime();
-        try (var load = new Load(settings, progress)) {
-            load.connectAll(target);
-            for (Connection c : load.connections) load.send(c);
-            // The ready barrier: each connection's first message is answered (or lost) before the clock starts.
-            load.pump(Phase.READY, settings.readyTimeout(), () -> load.inFlight > 0);
-            long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-            progress.accept("%d of %d connections ready after %d ms".formatted(load.replies, settings.connections(), readyMillis));
-            for (Connection c : load.connections) if (!c.waiting) load.send(c);   // the barrier opens
-            load.pump(Phase.WARMUP, settings.warmup(), () -> load.open > 0);
-            long cpuBefore = cpuNanos();
-            load.measureStart = System.nanoTime();
-            load.pump(Phase.MEASURE, settings.duration(), () -> load.open > 0);
-            double seconds = (System.nanoTime() - load.measureStart) / 1e9;
-            double cpuSeconds = (cpuNanos() - cpuBefore) / 1e9;
-            if (load.open == 0) progress.accept("  every connection was refused or closed: stopped early");
-            load.pump(Phase.DRAIN, Duration.ofSeconds(2), () -> load.inFlight > 0);   // no new messages
-            return load.report(target, readyMillis, seconds, cpuSeconds);
-        }
-    }
-    // end::run[]
-
     /// The generator: one thread, one Selector, every connection (lesson 08's model, from the client side).
     static final class Load implements AutoCloseable {
         final Settings settings;
@@ -259,6 +233,32 @@ class LoadTest {
             selector.close();
         }
     }
+
+    // tag::run[]
+    /// Connects, waits at the ready barrier, warms up, measures, drains; then reports.
+    static Report run(InetSocketAddress target, Settings settings, Consumer<String> progress) throws IOException {
+        progress.accept("connecting %d connections to %s".formatted(settings.connections(), target));
+        long started = System.nanoTime();
+        try (var load = new Load(settings, progress)) {
+            load.connectAll(target);
+            for (Connection c : load.connections) load.send(c);
+            // The ready barrier: each connection's first message is answered (or lost) before the clock starts.
+            load.pump(Phase.READY, settings.readyTimeout(), () -> load.inFlight > 0);
+            long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            progress.accept("%d of %d connections ready after %d ms".formatted(load.replies, settings.connections(), readyMillis));
+            for (Connection c : load.connections) if (!c.waiting) load.send(c);   // the barrier opens
+            load.pump(Phase.WARMUP, settings.warmup(), () -> load.open > 0);
+            long cpuBefore = cpuNanos();
+            load.measureStart = System.nanoTime();
+            load.pump(Phase.MEASURE, settings.duration(), () -> load.open > 0);
+            double seconds = (System.nanoTime() - load.measureStart) / 1e9;
+            double cpuSeconds = (cpuNanos() - cpuBefore) / 1e9;
+            if (load.open == 0) progress.accept("  every connection was refused or closed: stopped early");
+            load.pump(Phase.DRAIN, Duration.ofSeconds(2), () -> load.inFlight > 0);   // no new messages
+            return load.report(target, readyMillis, seconds, cpuSeconds);
+        }
+    }
+    // end::run[]
 
     static ByteBuffer message(int size) {
         String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
