@@ -3,6 +3,7 @@
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,52 +12,49 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.Channel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /// Lesson 18 · Daemon — a server run as a Linux service: one log line per event, a graceful stop on SIGTERM.
 ///
-/// Run it: `./jbang lessons/18_Daemon.java [--port 1234]`; talk to it: `nc localhost 1234`; stop it: `kill PID`.
-/// As a service: lessons/18_Daemon.service and lessons/18_Daemon.socket.
-/// Read: docs/chapters/18-daemon.adoc
+/// Run it: `./jbang lessons/18_Daemon.java [--port 1234]`; talk to it: `nc -N localhost 1234`;
+/// stop it: `kill PID`. As a service: lessons/18_Daemon.service and lessons/18_Daemon.socket.
+/// Chapter: docs/chapters/18-daemon.adoc · Test: lessons/test/DaemonTest.java
+/// Not here: many clients on one thread (lesson 08), a bounded number of threads (lesson 11),
+/// readiness reported to systemd (`Type=notify` needs a library); TLS (lesson 16).
 class Daemon {
     static final int DEFAULT_PORT = 1234;
+    /// The longest line the server accepts, in bytes, not counting the newline.
     static final int MAX_LINE = 8192;
-    /// How long a handler waits in read() before it looks up: is the server going down?
+    /// How many finished connections the kernel may hold for us before accept() takes them: as in
+    /// lesson 05, so that a crowd does not wait in SYN retries. Under socket activation the .socket
+    /// unit's Backlog= (the same number) applies, and the queue also holds whoever connects while
+    /// the service starts or restarts.
+    static final int BACKLOG = 1024;
+    /// How long a handler, or the acceptor, waits before it looks up: is the server going down?
     static final Duration POLL = Duration.ofMillis(200);
     /// The longest a graceful stop may take; the unit's TimeoutStopSec= is longer, so we finish first.
     static final Duration DRAIN_LIMIT = Duration.ofSeconds(3);
     static final String GOODBYE = "BYE the server is going down";
 
-    static final String USAGE = """
-            Usage: ./jbang lessons/18_Daemon.java [--port N] [--help]
-
-            A line echo server written to run as a Linux service. It logs one line per event to
-            stdout (colours only on a terminal). On SIGTERM (kill PID, systemctl stop, Ctrl-C) it
-            stops accepting, answers what it already received, says goodbye to every client and
-            exits with status 0 within %d s. Started by systemd with a socket (lessons/18_Daemon.socket),
-            it serves that socket instead of opening its own.
-
-              --port N   the TCP port to listen on (default %d; 0 picks any free port)
-              --help     print this help and exit
-            """.formatted(DRAIN_LIMIT.toSeconds(), DEFAULT_PORT);
-
     // tag::log[]
     /// One line per event. journald stamps time, unit and PID itself, and reads an optional `<N>`
     /// priority prefix (sd-daemon(3)); colour codes only make sense for a human at a terminal.
+    /// (The daemon logs with these, not with the plain `log` every lesson shares below.)
     static final boolean TERMINAL = System.console() != null && System.console().isTerminal()
             && System.getenv("NO_COLOR") == null;
     static final boolean JOURNAL = System.getenv("JOURNAL_STREAM") != null;   // set by systemd for stdout
 
-    static void log(String format, Object... args) {
+    static void info(String format, Object... args) {
         write(6, "INFO", "\u001b[32m", format.formatted(args));
     }
 
@@ -73,9 +71,10 @@ class Daemon {
     }
     // end::log[]
 
-    /// A running server: the listening socket, each connection with the thread that serves it.
-    record Server(ServerSocket listener, Map<Socket, Thread> connections, AtomicBoolean draining, Thread acceptor)
-            implements AutoCloseable {
+    /// A running server: the listening socket (and whether it is ours to close), each connection
+    /// with the thread that serves it.
+    record Server(ServerSocket listener, boolean ownsListener, Map<Socket, Thread> connections,
+                  AtomicBoolean draining, Thread acceptor) implements AutoCloseable {
         int port() {
             return listener.getLocalPort();
         }
@@ -84,15 +83,16 @@ class Daemon {
         /// Stops accepting, lets every handler answer what it has and say goodbye, waits at most `limit`.
         /// Returns true when every connection finished by itself.
         boolean drain(Duration limit) throws InterruptedException {
-            draining.set(true);
-            try {
-                listener.close();                     // no new clients; the kernel refuses them now
-            } catch (IOException e) {
-                warn("closing the listening socket: %s", e.getMessage());
-            }
             long deadline = System.nanoTime() + limit.toNanos();
+            draining.set(true);
+            // Our own listening socket we close: from now on the kernel refuses new clients. One from
+            // systemd we leave open: systemd holds it too, so it stays open anyway and new clients
+            // queue there for the next start (and closing the JDK's inherited channel would also
+            // point stdout, our log, at /dev/null).
+            if (ownsListener) closeQuietly(listener);
+            acceptor.join(remaining(deadline));    // it looks up within POLL
             for (Thread handler : connections.values()) {
-                handler.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                handler.join(remaining(deadline));
             }
             boolean clean = connections.isEmpty();
             for (Socket late : connections.keySet()) {
@@ -103,6 +103,10 @@ class Daemon {
             return clean;
         }
         // end::drain[]
+
+        static Duration remaining(long deadline) {
+            return Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
+        }
 
         @Override
         public void close() throws IOException {
@@ -116,30 +120,35 @@ class Daemon {
     /// Opens its own listening socket on loopback.
     static Server start(int port) throws IOException {
         var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        return start(listener);
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
+        return start(listener, true);
     }
 
-    /// Serves a listening socket someone else opened: systemd, with socket activation.
-    static Server start(ServerSocket listener) {
+    /// Serves a listening socket: its own, or one someone else opened and keeps (systemd, with
+    /// socket activation).
+    static Server start(ServerSocket listener, boolean ownsListener) throws IOException {
         Map<Socket, Thread> connections = new ConcurrentHashMap<>();
         var draining = new AtomicBoolean();
+        listener.setSoTimeout((int) POLL.toMillis());   // accept() too looks up now and then
         Thread acceptor = Thread.ofPlatform().name("acceptor").unstarted(() -> {
-            while (!listener.isClosed()) {
+            while (!draining.get()) {
                 try {
                     Socket client = listener.accept();
-                    log("connection from %s", client.getRemoteSocketAddress());
+                    info("connection from %s", client.getRemoteSocketAddress());
                     Thread handler = Thread.ofVirtual().name("client " + client.getPort()).unstarted(
                             () -> serve(client, draining, connections));
                     connections.put(client, handler);
                     handler.start();
+                } catch (SocketTimeoutException nobodyCame) {
+                    // Nobody connected for a moment: look up, and wait again unless we are going down.
                 } catch (IOException e) {
-                    if (!listener.isClosed()) warn("accept failed: %s", e.getMessage());
+                    if (listener.isClosed()) return;    // closed by drain() or close()
+                    warn("accept failed: %s", e.getMessage());
                 }
             }
         });
         acceptor.start();
-        return new Server(listener, connections, draining, acceptor);
+        return new Server(listener, ownsListener, connections, draining, acceptor);
     }
     // end::start[]
 
@@ -147,7 +156,7 @@ class Daemon {
     static void serve(Socket client, AtomicBoolean draining, Map<Socket, Thread> connections) {
         int answered = 0;
         try (client) {
-            // Wake up now and then from read(), so that a stop request is noticed even by an idle handler.
+            // Wake up now and then from read(), to notice a stop request even while the client is quiet.
             client.setSoTimeout((int) POLL.toMillis());
             InputStream in = new BufferedInputStream(client.getInputStream());
             OutputStream out = client.getOutputStream();
@@ -161,7 +170,7 @@ class Daemon {
                     // been read and answered by now: if we are going down, this one is done.
                     if (!draining.get()) continue;
                     say(client, GOODBYE);
-                    log("%s: said goodbye; lines answered: %d", client.getRemoteSocketAddress(), answered);
+                    info("%s: said goodbye; lines answered: %d", client.getRemoteSocketAddress(), answered);
                     return;
                 }
                 if (b == -1) break;
@@ -182,9 +191,9 @@ class Daemon {
                 line.reset();
                 answered++;
             }
-            log("%s closed the connection; lines answered: %d", client.getRemoteSocketAddress(), answered);
+            info("%s closed the connection; lines answered: %d", client.getRemoteSocketAddress(), answered);
         } catch (IOException e) {
-            log("%s: connection ended: %s", client.getRemoteSocketAddress(), e.getMessage());
+            info("%s: connection ended: %s", client.getRemoteSocketAddress(), e.getMessage());
         } finally {
             connections.remove(client);
         }
@@ -208,7 +217,7 @@ class Daemon {
         }
     }
 
-    static void closeQuietly(Socket socket) {
+    static void closeQuietly(Closeable socket) {
         try {
             socket.close();
         } catch (IOException e) {
@@ -221,11 +230,11 @@ class Daemon {
     /// Other threads keep running while a hook runs, so the hook drains, then ends the JVM itself with 0.
     static void stopGracefullyOnSigterm(Server server) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log("stop requested: no new connections; answering what %d clients sent, then goodbye",
+            info("stop requested: no new connections; answering what %d clients sent, then goodbye",
                     server.connections().size());
             try {
                 boolean clean = server.drain(DRAIN_LIMIT);
-                log(clean ? "stopped cleanly; exit status 0" : "stopped, some clients cut off; exit status 0");
+                info(clean ? "stopped cleanly; exit status 0" : "stopped, some clients cut off; exit status 0");
             } catch (InterruptedException e) {
                 warn("interrupted while draining");
             }
@@ -235,69 +244,133 @@ class Daemon {
     }
     // end::sigterm[]
 
-    // tag::main[]
+    // tag::activation[]
+    /// Started by systemd with StandardInput=socket? Then stdin is our listening socket, and systemd
+    /// keeps it; otherwise the daemon opens its own.
+    static Server startFromSystemdOr(int port) throws IOException {
+        Channel inherited = System.inheritedChannel();
+        if (inherited instanceof ServerSocketChannel channel) {
+            Server server = start(channel.socket(), false);
+            info("listening on %s:%d (a socket passed by systemd)",
+                    server.listener().getInetAddress().getHostAddress(), server.port());
+            return server;
+        }
+        Server server = start(port);
+        info("listening on %s:%d; stop with: kill %d", server.listener().getInetAddress().getHostAddress(),
+                server.port(), ProcessHandle.current().pid());
+        return server;
+    }
+    // end::activation[]
+
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/18_Daemon.java [--port N] [--help]
+
+            A line echo server written to run as a Linux service. It logs one line per event to
+            stdout (colours only on a terminal). On SIGTERM (kill PID, systemctl stop, Ctrl-C) it
+            stops accepting, answers what it already received, says goodbye to every client and
+            exits with status 0 within %d s. Started by systemd with a socket (lessons/18_Daemon.socket),
+            it serves that socket instead of opening its own.
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --help     print this help and exit
+
+            Then, in another terminal:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the daemon sees end of stream)
+            """.formatted(DRAIN_LIMIT.toSeconds(), DEFAULT_PORT);
+
     public static void main(String[] args) throws Exception {
-        int port = parsePort(args);
-        Server server;
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
         try {
-            // Started by systemd with StandardInput=socket? Then stdin is our listening socket.
-            Channel inherited = System.inheritedChannel();
-            if (inherited instanceof ServerSocketChannel channel) {
-                server = start(channel.socket());
-                log("listening on %s:%d (a socket passed by systemd)",
-                        server.listener().getInetAddress().getHostAddress(), server.port());
-            } else {
-                server = start(port);
-                log("listening on %s:%d; stop with: kill %d", server.listener().getInetAddress().getHostAddress(),
-                        server.port(), ProcessHandle.current().pid());
-            }
+            Server server = startFromSystemdOr(port);
+            stopGracefullyOnSigterm(server);
+            server.acceptor().join();
         } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-            return;
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
-            System.exit(1);
-            return;
         }
-        stopGracefullyOnSigterm(server);
-        server.acceptor().join();
-    }
-    // end::main[]
-
-    /// Reads `--port N` and `--help`. Anything else is a mistake: say what, print usage, exit 2.
-    static int parsePort(String[] args) {
-        int port = DEFAULT_PORT;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--port" -> {
-                    if (i + 1 == args.length) usageError("--port needs a number");
-                    port = parseNumber(args[++i]);
-                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                }
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
-        return port;
-    }
-
-    static int parseNumber(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
-        }
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }

@@ -3,9 +3,8 @@
 //DEPS org.hdrhistogram:HdrHistogram:2.2.2
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.net.ConnectException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -14,108 +13,43 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
 
 /// Lesson 19 · Load test — how many messages a server echoes per second, and how long each one waits.
 ///
-/// Run it: `./jbang lessons/19_LoadTest.java --target localhost:1234 --connections 100`
-/// against any lesson server started with `--quiet`. Read: docs/chapters/19-load-test.adoc
+/// Run it: `./jbang lessons/19_LoadTest.java --port 1234 --connections 100` against any
+/// lesson server, started with `./jbang -Dsocketlab.quiet=true ...` so that it does not narrate every line.
+/// Chapter: docs/chapters/19-load-test.adoc · Test: lessons/test/LoadTestTest.java
+/// Not here: an open loop that sends on a fixed schedule (this one waits for each reply); servers
+/// side by side, each pinned to its own CPU (lessons/tools/Benchmark.java, chapter "What the numbers say").
 class LoadTest {
-    static final String USAGE = """
-            Usage: ./jbang lessons/19_LoadTest.java --target [NAME=]HOST:PORT [--target ...]
-                       [--connections N] [--size BYTES] [--warmup SECONDS] [--duration SECONDS]
-                       [--threads N] [--ready-timeout SECONDS] [--json] [--help]
+    static final int DEFAULT_PORT = 1234;
 
-            A closed-loop load generator for line echo servers: every connection sends one line,
-            waits for its reply, and sends the next. Reports messages per second, latency
-            percentiles, errors, refused and starved connections (those served nothing).
+    record Settings(int connections, int size, Duration warmup, Duration duration, Duration readyTimeout) {}
 
-              --target T       a server to measure; several targets are measured one after another
-              --connections N  concurrent connections (default 10)
-              --size BYTES     bytes per message, newline included (default 64)
-              --warmup S       seconds of load before measuring (default 2)
-              --duration S     seconds measured (default 10)
-              --threads N      load threads, each with its own Selector (default: CPUs, at most 4)
-              --ready-timeout S  how long to wait for every connection's first echo (default 10);
-                               connections still waiting then are reported as starved
-              --json           print one JSON object per target instead of the table
-              --help           print this help and exit
-            """;
-
-    record Target(String name, String host, int port) {
-        static Target parse(String text) {
-            String name = text.contains("=") ? text.substring(0, text.indexOf('=')) : text;
-            String address = text.substring(text.indexOf('=') + 1);
-            int colon = address.lastIndexOf(':');
-            if (colon < 1) throw new IllegalArgumentException("a target is [NAME=]HOST:PORT, not " + text);
-            return new Target(name, address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
-        }
-    }
-
-    record Settings(int connections, int size, Duration warmup, Duration duration, int threads,
-                    Duration readyTimeout) {}
+    /// How long the ready barrier waits for every connection's first echo; those still waiting then are starved.
+    static final Duration READY_LIMIT = Duration.ofSeconds(15);
 
     /// Everything one run found. Latencies in microseconds; `sent == replies + errors` always holds.
-    record Report(Target target, Settings settings, int connected, int refused, long readyMillis,
+    record Report(InetSocketAddress target, Settings settings, int connected, int refused, long readyMillis,
                   long sent, long replies, long errors, long measured, double seconds,
                   long p50, long p90, long p99, long p999, long max, int starved, double cpuSeconds) {
         double messagesPerSecond() {
             return measured / seconds;
         }
 
-        double bytesPerSecond() {
-            return messagesPerSecond() * settings.size();
-        }
-
-        /// The share of one CPU this load generator used while measuring: near 100 %, it was the
-        /// bottleneck (with one load thread), not the server.
+        /// The share of one CPU the generator used while measuring: near 100 %, it was the
+        /// bottleneck, not the server.
         double cpuPercent() {
-            return 100 * cpuSeconds / seconds / settings.threads();
-        }
-
-        String toJson() {
-            return String.format(Locale.ROOT, "{\"target\":\"%s\",\"connections\":%d,\"size\":%d,"
-                    + "\"connected\":%d,\"refused\":%d,\"readyMillis\":%d,\"sent\":%d,\"replies\":%d,"
-                    + "\"errors\":%d,\"measured\":%d,\"seconds\":%.3f,\"msgsPerSecond\":%.1f,"
-                    + "\"bytesPerSecond\":%.1f,\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d,\"max\":%d,"
-                    + "\"starved\":%d,\"loadCpuPercent\":%.1f}", target.name(), settings.connections(), settings.size(), connected,
-                    refused, readyMillis, sent, replies, errors, measured, seconds, messagesPerSecond(),
-                    bytesPerSecond(), p50, p90, p99, p999, max, starved, cpuPercent());
-        }
-    }
-
-    // The phases every connection goes through, in order.
-    static final int READY = 0, WARMUP = 1, MEASURE = 2, DRAIN = 3, DONE = 4;
-
-    /// What the load threads share with the thread that runs the clock.
-    static final class Run {
-        volatile int phase = READY;
-        volatile long measureStart = Long.MAX_VALUE, measureEnd = Long.MAX_VALUE;
-        final AtomicInteger ready = new AtomicInteger();    // connections that completed one echo
-        final CountDownLatch settled;                       // one count per connection: ready, or failed
-        final CountDownLatch drained = new CountDownLatch(1);
-        final CountDownLatch gone;                          // one count per connection refused or closed
-        final LongAdder replies = new LongAdder();
-        final LongAdder outstanding = new LongAdder();      // messages sent and not answered yet
-
-        Run(int connections) {
-            settled = new CountDownLatch(connections);
-            gone = new CountDownLatch(connections);
-        }
-
-        /// A message in flight got its answer (or never will): once draining, the last one ends the wait.
-        void answered() {
-            outstanding.decrement();
-            if (phase == DRAIN && outstanding.sum() == 0) drained.countDown();
+            return 100 * cpuSeconds / seconds;
         }
     }
 
@@ -123,139 +57,106 @@ class LoadTest {
     /// One connection of the closed loop: at most one message in flight.
     static final class Connection {
         final SocketChannel channel;
-        final ByteBuffer message;
         final byte[] line;            // the reply so far, up to a bound
         int lineLength;
         long sentAt;
-        boolean waiting, ready, settled;
+        boolean waiting;              // a message is in flight
         long measured;                // replies that counted in the measured window
 
-        Connection(SocketChannel channel, ByteBuffer message) {
+        Connection(SocketChannel channel, Selector selector, int size) throws IOException {
             this.channel = channel;
-            this.message = message;
-            this.line = new byte[2 * message.capacity() + 64];
+            channel.register(selector, SelectionKey.OP_READ, this);
+            this.line = new byte[2 * size + 64];
         }
     }
     // end::connection[]
 
-    /// One load thread: its own Selector, its share of the connections, its own histogram.
-    static final class Worker implements Runnable {
-        final Run run;
-        final InetSocketAddress address;
-        final int count;
+    /// What a run goes through, in order. READY is a barrier: every connection answers once first.
+    enum Phase { READY, WARMUP, MEASURE, DRAIN }
+
+    /// The generator: one thread, one Selector, every connection (lesson 08's model, from the client side).
+    static final class Load implements AutoCloseable {
+        final Settings settings;
+        final Consumer<String> progress;
+        final Selector selector = Selector.open();
         final ByteBuffer template;
         final List<Connection> connections = new ArrayList<>();
-        final Histogram histogram = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
+        final Histogram latencies = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
         final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
-        int refused;
-        long sent, replies, errors, measured;
-        Selector selector;
+        Phase phase = Phase.READY;
+        long measureStart, sent, replies, errors, measured;
+        int refused, open, inFlight;
 
-        Worker(Run run, InetSocketAddress address, int count, ByteBuffer template) {
-            this.run = run;
-            this.address = address;
-            this.count = count;
-            this.template = template;
+        Load(Settings settings, Consumer<String> progress) throws IOException {
+            this.settings = settings;
+            this.progress = progress;
+            this.template = message(settings.size());
         }
 
-        @Override
-        public void run() {
-            try (Selector s = Selector.open()) {
-                selector = s;
-                connectAll();
-                for (Connection c : connections) send(c);
-                loop();
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            } finally {
-                for (Connection c : connections) close(c);
-            }
-        }
-
-        void connectAll() throws IOException {
-            for (int i = 0; i < count; i++) {
+        void connectAll(InetSocketAddress address) throws IOException {
+            for (int i = 0; i < settings.connections(); i++) {
+                SocketChannel channel = SocketChannel.open();
                 try {
-                    SocketChannel channel = SocketChannel.open();
                     channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    channel.socket().connect(address, 10_000);
+                    channel.socket().connect(address, 10_000);   // one at a time, blocking: simple
                     channel.configureBlocking(false);
-                    var c = new Connection(channel, template.duplicate());
-                    channel.register(selector, SelectionKey.OP_READ, c);
-                    connections.add(c);
-                } catch (ConnectException e) {
+                    connections.add(new Connection(channel, selector, settings.size()));
+                    open++;
+                } catch (IOException e) {              // refused, or a connect that timed out
+                    channel.close();
                     refused++;
-                    run.settled.countDown();
-                    run.gone.countDown();
-                } catch (IOException e) {
-                    refused++;                         // a connect that timed out counts as refused too
-                    run.settled.countDown();
-                    run.gone.countDown();
                 }
             }
         }
 
         // tag::loop[]
-        void loop() throws IOException {
-            int phaseSeen = READY;
-            while (run.phase != DONE) {
-                selector.select(10);
+        /// Runs the event loop in `phase` for at most `length`, while `going` holds; during warm-up
+        /// and measuring, prints once a second how many replies came in that second.
+        void pump(Phase phase, Duration length, BooleanSupplier going) throws IOException {
+            this.phase = phase;
+            long now = System.nanoTime(), end = now + length.toNanos(), tick = now + 1_000_000_000L;
+            long repliesAtTick = replies;
+            for (int second = 1; now < end && going.getAsBoolean(); ) {
+                selector.select(10);                   // at most 10 ms, so the clock is read often
                 for (SelectionKey key : selector.selectedKeys()) {
                     Connection c = (Connection) key.attachment();
-                    if (key.isValid() && key.isWritable()) write(c, key);
                     if (key.isValid() && key.isReadable()) read(c);
                 }
                 selector.selectedKeys().clear();
-                if (phaseSeen == READY && run.phase >= WARMUP) {
-                    // The barrier has opened: ready connections that waited start their loop.
-                    for (Connection c : connections) if (c.channel.isOpen() && !c.waiting) send(c);
-                }
-                phaseSeen = run.phase;
-            }
-            for (Connection c : connections) {
-                if (c.waiting) {                       // no reply came before the end
-                    errors++;
-                    c.waiting = false;
-                    run.answered();
+                now = System.nanoTime();
+                if (now >= tick && (phase == Phase.WARMUP || phase == Phase.MEASURE)) {
+                    progress.accept("  %-9s %3d s %,12d msgs/s".formatted(phase == Phase.WARMUP ? "warm-up" : "measuring",
+                            second++, replies - repliesAtTick));
+                    repliesAtTick = replies;
+                    tick += 1_000_000_000L;
                 }
             }
         }
 
-        void send(Connection c) throws IOException {
+        void send(Connection c) {
             if (!c.channel.isOpen()) return;
-            c.message.rewind();
+            template.clear();                          // every connection sends the same bytes
             c.sentAt = System.nanoTime();
             c.waiting = true;
             sent++;
-            run.outstanding.increment();
+            inFlight++;
             try {
-                c.channel.write(c.message);
+                // The kernel takes the whole message at once: at most 8 KiB, into a send buffer of 16 KiB
+                // or more that the last echo's ACK has emptied. For longer messages, a generator would
+                // finish the write when the Selector says the socket is writable (OP_WRITE, lesson 08).
+                c.channel.write(template);
+                if (template.hasRemaining()) throw new IOException("the kernel took only part of a message");
             } catch (IOException e) {
-                lost(c);
-                return;
-            }
-            if (c.message.hasRemaining()) c.channel.keyFor(selector).interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
-        }
-
-        void write(Connection c, SelectionKey key) {
-            try {
-                c.channel.write(c.message);
-                if (!c.message.hasRemaining()) key.interestOps(SelectionKey.OP_READ);
-            } catch (IOException e) {
-                lost(c);
+                end(c);
             }
         }
 
-        void read(Connection c) throws IOException {
+        void read(Connection c) {
             readBuffer.clear();
-            int n;
             try {
-                n = c.channel.read(readBuffer);
-            } catch (IOException e) {
-                lost(c);
-                return;
-            }
-            if (n == -1) {
-                lost(c);
+                if (c.channel.read(readBuffer) == -1) throw new IOException("end of stream");
+            } catch (IOException e) {                  // the server closed or reset the connection
+                end(c);
                 return;
             }
             readBuffer.flip();
@@ -271,231 +172,228 @@ class LoadTest {
             }
         }
 
-        void replied(Connection c, long now) throws IOException {
+        void replied(Connection c, long now) {
             boolean echo = c.waiting && endsWithOurMessage(c);
             c.lineLength = 0;
-            if (!c.waiting) {                          // a line we did not ask for ("busy", say)
+            if (!c.waiting) return;                    // a line we did not ask for
+            if (!echo) {                               // "busy", an error line: this connection is done
+                end(c);
                 return;
             }
             c.waiting = false;
-            run.answered();
-            settle(c);
-            if (!echo) {                               // "busy", an error line: this connection is done
-                errors++;
-                close(c);
-                return;
-            }
+            inFlight--;
             replies++;
-            run.replies.increment();
-            if (!c.ready) {
-                c.ready = true;
-                run.ready.incrementAndGet();
-            }
-            if (run.phase == MEASURE && c.sentAt >= run.measureStart && now <= run.measureEnd) {
-                histogram.recordValue(Math.min(TimeUnit.NANOSECONDS.toMicros(now - c.sentAt),
-                        histogram.getHighestTrackableValue()));
+            if (phase == Phase.MEASURE && c.sentAt >= measureStart) {
+                latencies.recordValue(Math.min(TimeUnit.NANOSECONDS.toMicros(now - c.sentAt),
+                        latencies.getHighestTrackableValue()));
                 measured++;
                 c.measured++;
             }
-            if (run.phase == WARMUP || run.phase == MEASURE) send(c);
+            if (phase == Phase.WARMUP || phase == Phase.MEASURE) send(c);
         }
         // end::loop[]
 
+        /// Our line, or our line after a prefix such as lessons 09 and 10's `ECHO `; \n or \r\n.
         boolean endsWithOurMessage(Connection c) {
-            int payload = c.message.capacity() - 1;    // our line without its \n
+            int payload = template.capacity() - 1;    // our line without its \n
             int end = c.lineLength > 0 && c.lineLength <= c.line.length && c.line[c.lineLength - 1] == '\r'
                     ? c.lineLength - 1 : c.lineLength;
             if (end < payload || end > c.line.length) return false;
             return Arrays.equals(c.line, end - payload, end, template.array(), 0, payload);
         }
 
-        void settle(Connection c) {
-            if (!c.settled) {
-                c.settled = true;
-                run.settled.countDown();
-            }
-        }
-
-        void lost(Connection c) {
-            settle(c);
+        /// Closes a connection that failed, ended, or is done: a message still in flight is an error.
+        void end(Connection c) {
             if (c.waiting) {
-                errors++;
                 c.waiting = false;
-                run.answered();
+                inFlight--;
+                errors++;
             }
-            close(c);
-        }
-
-        void close(Connection c) {
             if (!c.channel.isOpen()) return;
-            run.gone.countDown();
+            open--;
             try {
                 c.channel.close();
             } catch (IOException e) {
                 // Closing a socket that already failed: nothing more to learn.
             }
         }
-    }
 
-    static ByteBuffer message(int size) {
-        byte[] bytes = new byte[size];
-        String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-        for (int i = 0; i < size - 1; i++) bytes[i] = (byte) alphabet.charAt(i % alphabet.length());
-        bytes[size - 1] = '\n';
-        return ByteBuffer.wrap(bytes);
+        Report report(InetSocketAddress target, long readyMillis, double seconds, double cpuSeconds) {
+            for (Connection c : connections) if (c.waiting) end(c);   // no reply came before the end
+            int starved = (int) connections.stream().filter(c -> c.measured == 0).count();
+            return new Report(target, settings, connections.size(), refused, readyMillis, sent, replies, errors,
+                    measured, seconds, latencies.getValueAtPercentile(50), latencies.getValueAtPercentile(90),
+                    latencies.getValueAtPercentile(99), latencies.getValueAtPercentile(99.9), latencies.getMaxValue(),
+                    starved, cpuSeconds);
+        }
+
+        @Override
+        public void close() throws IOException {
+            for (Connection c : connections) end(c);
+            selector.close();
+        }
     }
 
     // tag::run[]
-    static Report run(Target target, Settings settings, Consumer<String> progress) throws InterruptedException {
-        var run = new Run(settings.connections());
-        var address = new InetSocketAddress(target.host(), target.port());
-        ByteBuffer template = message(settings.size());
-        List<Worker> workers = new ArrayList<>();
-        List<Thread> threads = new ArrayList<>();
-        for (int i = 0; i < settings.threads(); i++) {
-            int share = settings.connections() / settings.threads() + (i < settings.connections() % settings.threads() ? 1 : 0);
-            var worker = new Worker(run, address, share, template);
-            workers.add(worker);
-            threads.add(Thread.ofPlatform().name("load-" + i).start(worker));
+    /// Connects, waits at the ready barrier, warms up, measures, drains; then reports.
+    static Report run(InetSocketAddress target, Settings settings, Consumer<String> progress) throws IOException {
+        progress.accept("connecting %d connections to %s".formatted(settings.connections(), target));
+        long started = System.nanoTime();
+        try (var load = new Load(settings, progress)) {
+            load.connectAll(target);
+            for (Connection c : load.connections) load.send(c);
+            // The ready barrier: each connection's first message is answered (or lost) before the clock starts.
+            load.pump(Phase.READY, settings.readyTimeout(), () -> load.inFlight > 0);
+            long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            progress.accept("%d of %d connections ready after %d ms".formatted(load.replies, settings.connections(), readyMillis));
+            for (Connection c : load.connections) if (!c.waiting) load.send(c);   // the barrier opens
+            load.pump(Phase.WARMUP, settings.warmup(), () -> load.open > 0);
+            long cpuBefore = cpuNanos();
+            load.measureStart = System.nanoTime();
+            load.pump(Phase.MEASURE, settings.duration(), () -> load.open > 0);
+            double seconds = (System.nanoTime() - load.measureStart) / 1e9;
+            double cpuSeconds = (cpuNanos() - cpuBefore) / 1e9;
+            if (load.open == 0) progress.accept("  every connection was refused or closed: stopped early");
+            load.pump(Phase.DRAIN, Duration.ofSeconds(2), () -> load.inFlight > 0);   // no new messages
+            return load.report(target, readyMillis, seconds, cpuSeconds);
         }
-        // The ready barrier: every connection completes one echo before the clock starts.
-        long start = System.nanoTime();
-        run.settled.await(settings.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        progress.accept("%s: %d of %d connections ready after %d ms".formatted(
-                target.name(), run.ready.get(), settings.connections(), readyMillis));
-
-        run.phase = WARMUP;
-        tick(run, settings.warmup(), "warm-up", progress);
-        long cpuBefore = cpuNanos();
-        run.measureStart = System.nanoTime();
-        run.phase = MEASURE;
-        tick(run, settings.duration(), "measuring", progress);
-        run.measureEnd = System.nanoTime();
-        double cpuSeconds = (cpuNanos() - cpuBefore) / 1e9;
-        run.phase = DRAIN;                              // no new messages; wait for the replies in flight
-        if (run.outstanding.sum() > 0) run.drained.await(2, TimeUnit.SECONDS);
-        run.phase = DONE;
-        for (Thread t : threads) t.join();
-        int connected = workers.stream().mapToInt(w -> w.connections.size()).sum();
-
-        Histogram all = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
-        long sent = 0, replies = 0, errors = 0, measured = 0;
-        int refused = 0, starved = 0;
-        for (Worker w : workers) {
-            all.add(w.histogram);
-            sent += w.sent;
-            replies += w.replies;
-            errors += w.errors;
-            measured += w.measured;
-            refused += w.refused;
-            for (Connection c : w.connections) if (c.measured == 0) starved++;
-        }
-        double seconds = (run.measureEnd - run.measureStart) / 1e9;
-        return new Report(target, settings, connected, refused, readyMillis, sent, replies, errors, measured,
-                seconds, all.getValueAtPercentile(50), all.getValueAtPercentile(90),
-                all.getValueAtPercentile(99), all.getValueAtPercentile(99.9), all.getMaxValue(), starved, cpuSeconds);
     }
     // end::run[]
 
-    /// CPU time this whole process has used so far: the load threads, and this one ticking the clock.
+    static ByteBuffer message(int size) {
+        String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        String line = alphabet.repeat(size / alphabet.length() + 1).substring(0, size - 1) + "\n";
+        return ByteBuffer.wrap(line.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /// The results: a header, then a row per run.
+    static void printTable(List<Report> reports) {
+        System.out.printf("%-21s %6s %12s %9s %8s %8s %8s %8s %8s %7s %7s %7s %6s%n", "target", "conns", "msgs/s",
+                "MB/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "refused", "starved",
+                "load CPU");
+        for (Report r : reports) {
+            System.out.printf(Locale.ROOT, "%-21s %6d %,12.0f %9.2f %8d %8d %8d %8d %8d %7d %7d %7d %7.0f%%%n",
+                    r.target().getHostString() + ":" + r.target().getPort(), r.settings().connections(), r.messagesPerSecond(),
+                    r.messagesPerSecond() * r.settings().size() / 1e6,
+                    r.p50(), r.p90(), r.p99(), r.p999(), r.max(), r.errors(), r.refused(), r.starved(), r.cpuPercent());
+        }
+    }
+
+    /// CPU time this whole process has used so far: the load thread, and the JVM's own (JIT, GC).
     static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
     }
 
-    /// Lets `length` pass, printing the rate once a second; ends early once every connection is
-    /// gone, since then there is nothing left to measure.
-    static void tick(Run run, Duration length, String what, Consumer<String> progress) throws InterruptedException {
-        long end = System.nanoTime() + length.toNanos();
-        long before = run.replies.sum();
-        int second = 0;
-        while (System.nanoTime() < end) {
-            boolean allGone = run.gone.await(Math.min(TimeUnit.SECONDS.toNanos(1), end - System.nanoTime()),
-                    TimeUnit.NANOSECONDS);
-            long now = run.replies.sum();
-            progress.accept("  %-9s %3d s %,12d msgs/s".formatted(what, ++second, now - before));
-            before = now;
-            if (allGone) {
-                progress.accept("  every connection was refused or closed: stopping early");
-                return;
-            }
-        }
-    }
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
-    static void printTable(List<Report> reports, PrintStream out) {
-        out.printf("%-16s %6s %12s %9s %8s %8s %8s %8s %8s %7s %7s %7s %6s%n", "target", "conns", "msgs/s",
-                "MB/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "refused", "starved",
-                "load CPU");
-        for (Report r : reports) {
-            out.printf(Locale.ROOT, "%-16s %6d %,12.0f %9.2f %8d %8d %8d %8d %8d %7d %7d %7d %7.0f%%%n",
-                    r.target().name(), r.settings().connections(), r.messagesPerSecond(), r.bytesPerSecond() / 1e6,
-                    r.p50(), r.p90(), r.p99(), r.p999(), r.max(), r.errors(), r.refused(), r.starved(), r.cpuPercent());
-        }
-    }
+    static final String USAGE = """
+            Usage: ./jbang lessons/19_LoadTest.java [--host NAME] [--port N] [--connections N]
+                       [--size BYTES] [--warmup SECONDS] [--duration SECONDS] [--help]
+
+            A closed-loop load generator for line echo servers: every connection sends one line,
+            waits for its reply, and sends the next. Reports messages per second, latency
+            percentiles, errors, refused and starved connections (those served nothing).
+
+              --host NAME      the server's host (default localhost)
+              --port N         the server's port (default %d)
+              --connections N  concurrent connections, all on one thread (default 10)
+              --size BYTES     bytes per message, newline included (default 64, at most 8192)
+              --warmup S       seconds of load before measuring (default 2)
+              --duration S     seconds measured (default 10)
+              --help           print this help and exit
+            """.formatted(DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {
-        List<Target> targets = new ArrayList<>();
-        int connections = 10, size = 64, warmup = 2, duration = 10, readyTimeout = 10;
-        int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
-        boolean json = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--target" -> {
-                    try {
-                        targets.add(Target.parse(value(args, ++i)));
-                    } catch (IllegalArgumentException e) {
-                        usageError(e.getMessage());
-                    }
-                }
-                case "--connections" -> connections = number(args, ++i, 1, 100_000);
-                case "--size" -> size = number(args, ++i, 16, 65_536);
-                case "--warmup" -> warmup = number(args, ++i, 0, 3_600);
-                case "--duration" -> duration = number(args, ++i, 1, 3_600);
-                case "--threads" -> threads = number(args, ++i, 1, 64);
-                case "--ready-timeout" -> readyTimeout = number(args, ++i, 1, 600);
-                case "--json" -> json = true;
-                default -> usageError("unknown argument: " + args[i]);
+        var commandLine = new CommandLine(USAGE, args);
+        var target = new InetSocketAddress(commandLine.text("--host", "localhost"), commandLine.port(DEFAULT_PORT));
+        var settings = new Settings(commandLine.number("--connections", 10, 1, 100_000),
+                commandLine.number("--size", 64, 16, 8_192),
+                Duration.ofSeconds(commandLine.number("--warmup", 2, 0, 3_600)),
+                Duration.ofSeconds(commandLine.number("--duration", 10, 1, 3_600)), READY_LIMIT);
+        commandLine.done();
+        if (target.isUnresolved()) throw commandLine.fail("unknown host: " + target.getHostString());
+        printTable(List.of(run(target, settings, System.err::println)));   // progress on stderr, results on stdout
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
             }
         }
-        if (targets.isEmpty()) usageError("name at least one --target HOST:PORT");
-        var settings = new Settings(connections, size, Duration.ofSeconds(warmup), Duration.ofSeconds(duration),
-                Math.min(threads, connections), Duration.ofSeconds(readyTimeout));
-        List<Report> reports = new ArrayList<>();
-        for (Target target : targets) {
-            reports.add(run(target, settings, System.err::println));
-        }
-        if (json) {
-            reports.forEach(r -> System.out.println(r.toJson()));
-        } else {
-            printTable(reports, System.out);
-        }
-    }
 
-    static String value(String[] args, int i) {
-        if (i >= args.length) usageError(args[i - 1] + " needs a value");
-        return args[i];
-    }
-
-    static int number(String[] args, int i, int min, int max) {
-        String text = value(args, i);
-        try {
-            int n = Integer.parseInt(text);
-            if (n < min || n > max) usageError(args[i - 1] + " takes a number from " + min + " to " + max);
-            return n;
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
         }
-    }
 
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
     }
 }

@@ -33,36 +33,28 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /// Lesson 20 · Netty echo — the same line echo server, written the way production code is.
 ///
-/// Run it: `./jbang lessons/20_NettyEcho.java [--port 1234]`; talk to it: `nc localhost 1234`.
-/// Read: docs/chapters/20-netty-echo.adoc
+/// Run it: `./jbang lessons/20_NettyEcho.java [--port 1234] [--threads N] [--transport epoll|nio]`;
+/// talk to it: `nc -N localhost 1234`.
+/// Chapter: docs/chapters/20-netty-echo.adoc · Test: lessons/test/NettyEchoTest.java
+/// Not here: the Selector loop Netty is built on, written by hand (lesson 08); stopping reads while a
+/// client does not read its echoes (lesson 07); how fast it is beside the others (lesson 19).
 class NettyEcho {
     static final int DEFAULT_PORT = 1234;
+    /// The longest line the server accepts, in bytes, not counting the newline.
     static final int MAX_LINE = 8192;
     static final int DEFAULT_IDLE_SECONDS = 300;
+    /// How many finished connections the kernel may hold for us before the event loop accepts them.
+    /// As in lesson 05: a crowd of a thousand clients connecting at once is not kept waiting in SYN
+    /// retries. (Netty's own default is net.core.somaxconn; Linux caps any backlog at that.)
+    static final int BACKLOG = 1024;
 
-    static final String USAGE = """
-            Usage: ./jbang lessons/20_NettyEcho.java [--port N] [--threads N] [--transport epoll|nio]
-                                                     [--idle SECONDS] [--quiet] [--help]
-
-            A line echo server on Netty: line framing with a maximum length, an idle timeout,
-            and event loops that each serve many connections on one thread.
-
-              --port N         the TCP port to listen on (default %d; 0 picks any free port)
-              --threads N      event-loop threads (default 0: Netty's choice, twice the CPUs)
-              --transport T    epoll (Linux, native) or nio (the JDK's Selector); default: epoll
-                               where it is available, else nio
-              --idle SECONDS   close a connection that sends nothing for this long (default %d)
-              --quiet          do not narrate every line (for measuring)
-              --help           print this help and exit
-
-            Then, in another terminal:  nc localhost 1234
-            """.formatted(DEFAULT_PORT, DEFAULT_IDLE_SECONDS);
-
-    record Options(int port, int threads, String transport, int idleSeconds, boolean quiet) {}
+    record Options(int port, int threads, String transport, int idleSeconds) {}
 
     /// A running server: its port, the transport it uses, and `close()` to stop its event loops.
     record Server(Channel listener, EventLoopGroup group, String transport) implements AutoCloseable {
@@ -77,11 +69,8 @@ class NettyEcho {
         }
     }
 
-    static volatile boolean quiet;
-
     // tag::bootstrap[]
-    static Server start(Options options) throws InterruptedException {
-        quiet = options.quiet();
+    static Server start(Options options) throws InterruptedException, BindException {
         boolean epoll = switch (options.transport()) {
             case "epoll" -> Epoll.isAvailable();
             case "nio" -> false;
@@ -96,7 +85,7 @@ class NettyEcho {
         var bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
-                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_BACKLOG, BACKLOG)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -109,10 +98,15 @@ class NettyEcho {
                     }
                 });
         try {
+            // Bind to loopback: only this machine can connect.
             Channel listener = bootstrap.bind(InetAddress.getLoopbackAddress(), options.port()).sync().channel();
             return new Server(listener, group, epoll ? "epoll" : "nio");
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (Exception e) {                     // sync() rethrows whatever bind(2) failed with
             group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            // The epoll transport reports EADDRINUSE as an IOException of its own: name it plainly.
+            if (String.valueOf(e.getMessage()).contains("Address already in use")) {
+                throw new BindException(e.getMessage());
+            }
             throw e;
         }
     }
@@ -129,9 +123,7 @@ class NettyEcho {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object message) {
             ByteBuf line = (ByteBuf) message;        // one whole line, its \n included
-            if (!quiet) {
-                log("read %d bytes from %s; echoing", line.readableBytes(), ctx.channel().remoteAddress());
-            }
+            trace("read %d bytes from %s; echoing", line.readableBytes(), ctx.channel().remoteAddress());
             ctx.write(line);                         // queued; Netty releases the buffer once written
         }
 
@@ -164,6 +156,8 @@ class NettyEcho {
             log("%s closed", ctx.channel().remoteAddress());
         }
 
+        /// Sends a last line, then closes. (Lesson 05 reads what the client still sends before it
+        /// closes, so that no reset destroys the line; a real server would do that here too.)
         static void refuse(ChannelHandlerContext ctx, String message) {
             ByteBuf reply = Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8);
             ctx.writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
@@ -171,72 +165,125 @@ class NettyEcho {
     }
     // end::handler[]
 
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/20_NettyEcho.java [--port N] [--threads N] [--transport epoll|nio]
+                                                     [--idle SECONDS] [--help]
+
+            A line echo server on Netty: line framing with a maximum length, an idle timeout,
+            and event loops that each serve many connections on one thread.
+
+              --port N         the TCP port to listen on (default %d; 0 picks any free port)
+              --threads N      event-loop threads (default 0: Netty's choice, twice the CPUs)
+              --transport T    epoll (Linux, native) or nio (the JDK's Selector); default: epoll
+                               where it is available, else nio
+              --idle SECONDS   close a connection that sends nothing for this long (default %d)
+              --help           print this help and exit
+
+            Then, in another terminal:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the server sees end of stream)
+            """.formatted(DEFAULT_PORT, DEFAULT_IDLE_SECONDS);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        int threads = commandLine.number("--threads", 0, 0, 1024);
+        int idle = commandLine.number("--idle", DEFAULT_IDLE_SECONDS, 1, 86_400);
+        String transport = commandLine.text("--transport", "epoll");
+        if (!List.of("epoll", "nio").contains(transport)) {
+            throw commandLine.fail("--transport is epoll or nio, not '" + transport + "'");
+        }
+        commandLine.done();
+        try {
+            Server server = start(new Options(port, threads, transport, idle));
+            log("listening on %s:%d (Netty, %s transport); try: nc -N localhost %d",
+                    InetAddress.getLoopbackAddress().getHostAddress(), server.port(), server.transport(), server.port());
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+            server.listener().closeFuture().sync();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    public static void main(String[] args) throws Exception {
-        Options options = parse(args);
-        Server server;
-        try {
-            server = start(options);
-        } catch (Exception e) {
-            if (e instanceof BindException || e.getCause() instanceof BindException
-                    || String.valueOf(e.getMessage()).contains("Address already in use")) {
-                System.err.printf("Port %d is already in use. Is another lesson still running? "
-                        + "Stop it, or choose another port: --port 0 picks a free one.%n", options.port());
-                System.exit(1);
-            }
-            throw e;
-        }
-        log("listening on %s:%d (Netty, %s transport); try: nc localhost %d",
-                InetAddress.getLoopbackAddress().getHostAddress(), server.port(), server.transport(), server.port());
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-        server.listener().closeFuture().sync();
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
     }
 
-    static Options parse(String[] args) {
-        int port = DEFAULT_PORT, threads = 0, idle = DEFAULT_IDLE_SECONDS;
-        String transport = "epoll";
-        boolean quietFlag = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--port" -> port = number(args, ++i, 0, 65_535);
-                case "--threads" -> threads = number(args, ++i, 0, 1024);
-                case "--idle" -> idle = number(args, ++i, 1, 86_400);
-                case "--transport" -> {
-                    transport = i + 1 < args.length ? args[++i] : "";
-                    if (!transport.equals("epoll") && !transport.equals("nio")) {
-                        usageError("--transport is epoll or nio, not '" + transport + "'");
-                    }
-                }
-                case "--quiet" -> quietFlag = true;
-                default -> usageError("unknown argument: " + args[i]);
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
             }
         }
-        return new Options(port, threads, transport, idle, quietFlag);
-    }
 
-    static int number(String[] args, int i, int min, int max) {
-        if (i >= args.length) usageError(args[i - 1] + " needs a number");
-        try {
-            int n = Integer.parseInt(args[i]);
-            if (n < min || n > max) usageError(args[i - 1] + " takes a number from " + min + " to " + max);
-            return n;
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + args[i]);
-            return -1;
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
         }
-    }
 
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
     }
 }

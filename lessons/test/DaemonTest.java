@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -141,6 +142,120 @@ class DaemonTest {
             assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), server.port()).close())
                     .isInstanceOf(ConnectException.class);
         }
+    }
+
+    @Test
+    @Timeout(30)
+    void withASocketFromSystemdTheDrainLeavesItOpenAndANewClientWaitsForTheNextStart() throws Exception {
+        // The test plays systemd: it opens the listening socket, keeps it, and starts the daemon on it.
+        try (var systemdSocket = new ServerSocket(0, Daemon.BACKLOG, InetAddress.getLoopbackAddress())) {
+            Daemon.Server first = Daemon.start(systemdSocket, false);
+            try (var client = new LineClient(systemdSocket.getLocalPort())) {
+                assertThat(client.ask("to the first start")).isEqualTo("to the first start");
+                assertThat(first.drain(Duration.ofSeconds(3))).isTrue();
+                assertThat(client.readLine()).isEqualTo(Daemon.GOODBYE);
+            }
+            assertThat(first.acceptor().isAlive()).as("the stopped daemon accepts no more").isFalse();
+            assertThat(systemdSocket.isClosed()).as("the socket is systemd's, not the daemon's").isFalse();
+            // Not refused: the kernel completes the handshake and queues the client in the backlog.
+            try (var late = new LineClient(systemdSocket.getLocalPort())) {
+                late.sendLine("sent while no daemon runs");
+                try (Daemon.Server next = Daemon.start(systemdSocket, false)) {
+                    assertThat(next.port()).isEqualTo(systemdSocket.getLocalPort());
+                    assertThat(late.readLine()).as("answered by the next start").isEqualTo("sent while no daemon runs");
+                }
+            }
+        }
+    }
+
+    /// A small stand-in for systemd: it opens a listening socket, starts the command with that socket
+    /// as stdin (StandardInput=socket) and its own stdout for the log, keeps the socket after the
+    /// command ends, and reports the command's pid and exit status.
+    static final String SOCKET_KEEPER = """
+            import os, socket, sys
+            s = socket.socket()
+            s.bind(('127.0.0.1', 0))
+            s.listen(1024)
+            print('socket', s.getsockname()[1], flush=True)
+            pid = os.fork()
+            if pid == 0:
+                os.dup2(s.fileno(), 0)
+                os.execvp(sys.argv[1], sys.argv[1:])
+            print('service', pid, flush=True)
+            print('service exited', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+            sys.stdin.read()
+            """;
+
+    @Test
+    @Timeout(60)
+    void underSocketActivationTheStopIsLoggedAndTheSocketOutlivesTheService() throws Exception {
+        assumeTrue(onPath("python3"), "python3 is installed");
+        List<String> command = List.of("python3", "-c", SOCKET_KEEPER, LessonRun.java(), "-cp",
+                System.getProperty("java.class.path"), "Daemon");
+        long service = -1;
+        try (LessonRun run = LessonRun.startCommand(command, Map.of())) {
+            int port = Integer.parseInt(run.awaitLine(Pattern.compile("^socket (\\d+)"), Duration.ofSeconds(10)).group(1));
+            service = Long.parseLong(run.awaitLine(Pattern.compile("^service (\\d+)"), Duration.ofSeconds(10)).group(1));
+            run.awaitLine(Pattern.compile("listening on .*:" + port + " \\(a socket passed by systemd\\)"),
+                    Duration.ofSeconds(20));
+            try (var client = new LineClient(port)) {
+                assertThat(client.ask("served on the inherited socket")).isEqualTo("served on the inherited socket");
+                client.sendLine("in flight");
+                ProcessHandle.of(service).orElseThrow().destroy();             // SIGTERM
+                assertThat(client.readLine()).isEqualTo("in flight");
+                assertThat(client.readLine()).isEqualTo(Daemon.GOODBYE);
+                assertThat(client.readLine()).isNull();
+            }
+            // The log still reaches stdout after the stop began (the journal, under systemd).
+            run.awaitLine(Pattern.compile("said goodbye; lines answered: 2"), Duration.ofSeconds(10));
+            run.awaitLine(Pattern.compile("stopped cleanly; exit status 0"), Duration.ofSeconds(10));
+            assertThat(run.awaitLine(Pattern.compile("^service exited (-?\\d+)"), Duration.ofSeconds(10)).group(1))
+                    .isEqualTo("0");
+            // The service is gone, its socket is not: a new client is queued, not refused.
+            try (var late = new Socket()) {
+                late.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
+            }
+        } finally {
+            if (service > 0) ProcessHandle.of(service).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    @SuppressWarnings("try")    // the client only has to be connected
+    void aHandlerBlockedInReadCanBeWokenButWakingItDropsWhatTheClientAlreadySent() throws Exception {
+        try (var listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            // Another thread can wake a blocked read(): after shutdownInput() it returns end of stream.
+            try (var client = new LineClient(listener.getLocalPort()); Socket handler = listener.accept()) {
+                var read = new CompletableFuture<Integer>();
+                Thread reader = Thread.ofVirtual().start(() -> {
+                    try {
+                        read.complete(handler.getInputStream().read());
+                    } catch (IOException e) {
+                        read.completeExceptionally(e);
+                    }
+                });
+                await().atMost(Duration.ofSeconds(10)).until(() -> reader.getState() == Thread.State.WAITING);
+                handler.shutdownInput();
+                assertThat(read.get(10, TimeUnit.SECONDS)).isEqualTo(-1);
+            }
+            // But then a line the client sent before, still unread in the kernel, is never read.
+            try (var client = new LineClient(listener.getLocalPort()); Socket handler = listener.accept()) {
+                var in = handler.getInputStream();
+                client.sendLine("sent before the stop");
+                await().atMost(Duration.ofSeconds(10)).until(() -> in.available() > 0);
+                handler.shutdownInput();
+                assertThat(in.read()).as("end of stream, the line unread").isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
+    void listensWithTheBacklogItStatesAndTheSocketUnitAsksForTheSame() throws Exception {
+        try (Daemon.Server server = Daemon.start(0)) {
+            assertThat(Listeners.backlog(server.port())).isEqualTo(Math.min(Daemon.BACKLOG, Listeners.somaxconn()));
+        }
+        assertThat(Files.readString(SOCKET_UNIT)).containsPattern("(?m)^Backlog=" + Daemon.BACKLOG + "$");
     }
 
     @Test

@@ -12,8 +12,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class NettyEchoTest {
-    static NettyEcho.Server start(String transport, int idleSeconds) throws InterruptedException {
-        return NettyEcho.start(new NettyEcho.Options(0, 1, transport, idleSeconds, true));
+    static NettyEcho.Server start(String transport, int idleSeconds) throws Exception {
+        return NettyEcho.start(new NettyEcho.Options(0, 1, transport, idleSeconds));
     }
 
     @ParameterizedTest
@@ -74,9 +74,17 @@ class NettyEchoTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"epoll", "nio"})
+    void listensWithTheBacklogItStates(String transport) throws Exception {
+        try (var server = start(transport, 60)) {
+            assertThat(Listeners.backlog(server.port())).isEqualTo(Math.min(NettyEcho.BACKLOG, Listeners.somaxconn()));
+        }
+    }
+
     @Test
     void mainPrintsThePortItGot() throws Exception {
-        try (var run = LessonRun.start("NettyEcho", "--port", "0", "--quiet");
+        try (var run = LessonRun.start("NettyEcho", "--port", "0");
              var client = new LineClient(run.awaitListeningPort())) {
             assertThat(client.ask("through main")).isEqualTo("through main");
         }

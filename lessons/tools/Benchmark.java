@@ -130,23 +130,24 @@ class Benchmark {
             long cpuBefore = cpuTicks(process.pid());
             // The load generator: a separate JVM on the other CPU, one load thread.
             List<String> load = List.of("taskset", "-c", "1", "./jbang", "-R-Xmx2g", "lessons/19_LoadTest.java",
-                    "--target", server.name().replace(' ', '-') + "=127.0.0.1:" + process.port(),
+                    "--host", "127.0.0.1", "--port", String.valueOf(process.port()),
                     "--connections", String.valueOf(level), "--warmup", String.valueOf(warmup),
-                    "--duration", String.valueOf(duration), "--threads", "1", "--ready-timeout", "15", "--json");
+                    "--duration", String.valueOf(duration));
             Process generator = new ProcessBuilder(load).directory(ROOT.toFile())
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String json = new String(generator.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            String table = new String(generator.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             boolean ended = generator.waitFor(warmup + duration + 120, TimeUnit.SECONDS);
             // A server that has already exited (the seed's Python one does, after its client) has no count.
             double cpu = process.process().isAlive() ? (cpuTicks(process.pid()) - cpuBefore) / 100.0 : Double.NaN;
-            if (!ended || generator.exitValue() != 0 || !json.startsWith("{")) {
+            if (!ended || generator.exitValue() != 0 || !table.contains("load CPU")) {
                 generator.destroyForcibly();
-                System.err.println("  the load generator failed: " + json);
+                System.err.println("  the load generator failed: " + table);
                 return new Cell(server.name(), level, round, 0, 0, 0, level, level, 0, cpu, 0, true);
             }
-            return new Cell(server.name(), level, round, decimal(json, "msgsPerSecond"), whole(json, "p50"),
-                    whole(json, "p99"), whole(json, "errors"), whole(json, "starved"), whole(json, "refused"),
-                    cpu, decimal(json, "loadCpuPercent"), false);
+            Map<String, Double> row = lesson19Row(table);
+            return new Cell(server.name(), level, round, row.get("msgs/s"), row.get("p50").longValue(),
+                    row.get("p99").longValue(), row.get("errors").longValue(), row.get("starved").longValue(),
+                    row.get("refused").longValue(), cpu, row.get("load CPU"), false);
         }
     }
     // end::cell[]
@@ -237,13 +238,19 @@ class Benchmark {
         }
     }
 
-    static double decimal(String json, String field) {
-        Matcher m = Pattern.compile("\"" + field + "\":([0-9.]+)").matcher(json);
-        return m.find() ? Double.parseDouble(m.group(1)) : 0;
-    }
+    /// The columns of lesson 19's table, in its order; its last line is the row of the run.
+    static final List<String> LESSON_19_COLUMNS = List.of("target", "conns", "msgs/s", "MB/s", "p50", "p90",
+            "p99", "p99.9", "max", "errors", "refused", "starved", "load CPU");
 
-    static long whole(String json, String field) {
-        return (long) decimal(json, field);
+    /// Lesson 19's row as numbers by column name (`65,857` is 65857; `44%` is 44).
+    static Map<String, Double> lesson19Row(String table) {
+        String[] values = table.strip().lines().reduce((first, second) -> second).orElse("").trim().split("\\s+");
+        if (values.length != LESSON_19_COLUMNS.size()) throw new IllegalArgumentException("not lesson 19's row: " + table);
+        Map<String, Double> row = new LinkedHashMap<>();
+        for (int i = 1; i < values.length; i++) {
+            row.put(LESSON_19_COLUMNS.get(i), Double.parseDouble(values[i].replace(",", "").replace("%", "")));
+        }
+        return row;
     }
 
     // tag::summary[]
