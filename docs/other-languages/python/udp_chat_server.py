@@ -40,12 +40,14 @@ def main():
             if text in ("/quit", "exit"):
                 peers.discard(sender)
                 sock.sendto(b"* bye", sender)
-                text = "* left"
+                notice = f"* {name} left"
             elif text in ("/join", ""):
-                continue
-            print(f"{name} {text}", flush=True)
+                continue                # heard from: known now, nothing to relay
+            else:
+                notice = f"{name}: {text}"
+            print(notice, flush=True)
             for peer in peers - {sender}:
-                sock.sendto(f"{name}: {text}".encode(), peer)
+                sock.sendto(notice.encode(), peer)
         # end::relay[]
 
 
