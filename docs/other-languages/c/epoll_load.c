@@ -3,6 +3,8 @@
  *
  * Build: gcc -O2 -Wall -Wextra -Werror -o epoll_load epoll_load.c
  * Run:   ./epoll_load --port N [--connections 100] [--seconds 5] [--size 64]
+ *
+ * Each message is letters ending in a newline, so line echo servers answer it as well.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -88,7 +90,9 @@ int main(int argc, char **argv) {
         else usage(argv[0]);
     }
     if (port < 0) usage(argv[0]);
+    /* Letters, and a newline at the end: line servers (the course's protocol) answer it too. */
     for (size_t i = 0; i < size; i++) message[i] = (char) ('a' + i % 26);
+    message[size - 1] = '\n';
 
     int epoll = epoll_create1(0);
     struct client *clients = calloc((size_t) connections, sizeof *clients);
