@@ -5,6 +5,7 @@ import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.StringReader;
+import java.io.Writer;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -15,12 +16,14 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /// The course's Elixir `:gen_tcp` echo servers (docs/other-languages/elixir/) in passive, active and
-/// `active: :once` mode, each talked to by Java clients. Each BEAM starts once for the whole class.
+/// `active: :once` mode, each talked to by Java clients (each BEAM starts once for the whole class),
+/// and the Elixir echo client talking to lesson 05.
 @Timeout(60)
 class ElixirInteropTest {
     static final Map<String, LessonRun> SERVERS = new LinkedHashMap<>();
@@ -90,6 +93,18 @@ class ElixirInteropTest {
                 rude.setSoLinger(true, 0);                      // close with RST, mid-line
             }
             assertThat(steady.ask("after")).isEqualTo("after");
+        }
+    }
+
+    @Test
+    void theElixirClientGetsOneReplyPerLineFromLesson05() throws Exception {
+        try (var server = PassiveEcho.start(0);
+             LessonRun client = OtherLanguages.elixir("echo_client.exs", "--port", String.valueOf(server.port()))) {
+            try (Writer keyboard = client.process().outputWriter(StandardCharsets.UTF_8)) {
+                keyboard.write("hello from elixir\n안녕하세요\n");
+            }
+            assertThat(client.exitCode(Duration.ofSeconds(30))).as(client.output()).isZero();
+            assertThat(client.stdout()).isEqualTo("hello from elixir\n안녕하세요");
         }
     }
 
