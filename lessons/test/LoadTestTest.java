@@ -43,7 +43,7 @@ class LoadTestTest {
 
     @Test
     void aServerThatServesOneClientAtATimeLeavesTheOthersStarved() throws Exception {
-        // Like the seed's Python echo server: it talks to the first client only.
+        // Like a plain Python echo server that accepts once: it talks to the first client only.
         try (var server = new TestServer((socket, index) -> {
             if (index == 0) {
                 echo(socket, Integer.MAX_VALUE);
