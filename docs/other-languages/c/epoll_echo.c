@@ -57,7 +57,6 @@ static void drop(struct connection *c) {
     free(c);
 }
 
-// tag::accept[]
 static void accept_all(int epoll, int listener) {
     for (;;) {
         int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK);
@@ -73,7 +72,6 @@ static void accept_all(int epoll, int listener) {
         watch(epoll, EPOLL_CTL_ADD, c, EPOLLIN);
     }
 }
-// end::accept[]
 
 // tag::write[]
 /* Sends what is pending. Returns 0 when all is sent, 1 when the socket is full, -1 on error. */

@@ -77,7 +77,6 @@ static int send_rest(int epoll, struct client *c) {
     return epoll_ctl(epoll, EPOLL_CTL_MOD, c->fd, &event);
 }
 
-// tag::loop[]
 int main(int argc, char **argv) {
     int port = -1, connections = 100;
     double seconds = 5;
@@ -127,7 +126,6 @@ int main(int argc, char **argv) {
         }
     }
     double elapsed = now() - start;
-    // end::loop[]
     printf("%d connections, %zu-byte messages, %.1f s: %ld messages, %.0f msgs/s, %ld wrong\n",
            connections, size, elapsed, messages, messages / elapsed, wrong);
     for (int i = 0; i < connections; i++) close(clients[i].fd);

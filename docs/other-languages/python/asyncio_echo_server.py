@@ -30,9 +30,7 @@ class Echo(asyncio.Protocol):
 
 async def main(host, port):
     loop = asyncio.get_running_loop()
-    # tag::listen[]
     server = await loop.create_server(Echo, host, port, backlog=1024)   # sets SO_REUSEADDR itself
-    # end::listen[]
     address, bound = server.sockets[0].getsockname()[:2]
     print(f"listening on {address}:{bound}", flush=True)
     async with server:

@@ -17,12 +17,10 @@ def port_number(text):
     return number
 
 
-# tag::receive[]
 def receive(sock):
     for line in sock.makefile("r", encoding="utf-8", errors="replace", newline="\n"):
         print(line.rstrip("\n"), flush=True)
     print("* the server closed the connection", flush=True)
-# end::receive[]
 
 
 def main():

@@ -16,14 +16,12 @@ def port_number(text):
 
 
 def serve(conn, peer):
-    # tag::serve[]
     with conn:
         while True:
             data = conn.recv(4096)      # whatever has arrived: one byte, or many lines
             if not data:                # b"" means the client closed its side
                 break
             conn.sendall(data)          # send() may send less; sendall() loops until all is sent
-    # end::serve[]
     print(f"{peer[0]}:{peer[1]} closed", flush=True)
 
 
