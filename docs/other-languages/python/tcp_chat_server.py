@@ -20,9 +20,7 @@ lock = threading.Lock()
 
 
 # tag::relay[]
-def broadcast(sender, text):
-    with lock:
-        others = [c for c in clients if c is not sender]
+def send_to(others, text):
     for other in others:
         try:
             # This thread waits here while another client does not read: lesson 14 gives each
@@ -32,17 +30,23 @@ def broadcast(sender, text):
             pass                        # that client is gone; its own thread cleans up
 
 
-def serve(conn, name):
+def everyone_but(conn):
     with lock:
+        return [c for c in clients if c is not conn]
+
+
+def serve(conn, name):
+    with lock:                          # join in one step: who was here before us hears of it
+        here_before = list(clients)
         clients.add(conn)
     conn.sendall(f"* welcome, {name}\n".encode())
-    broadcast(conn, f"* {name} joined\n")
+    send_to(here_before, f"* {name} joined\n")
     with conn:
         for line in conn.makefile("r", encoding="utf-8", errors="replace", newline="\n"):
-            broadcast(conn, f"{name}: {line.rstrip(chr(10))}\n")
+            send_to(everyone_but(conn), f"{name}: {line.rstrip(chr(10))}\n")
         with lock:
             clients.discard(conn)
-    broadcast(conn, f"* {name} left\n")
+    send_to(everyone_but(conn), f"* {name} left\n")
 # end::relay[]
 
 
