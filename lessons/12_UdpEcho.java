@@ -24,7 +24,7 @@ import java.util.Arrays;
 /// Read: docs/chapters/12-udp-echo.adoc
 class UdpEcho {
     static final int DEFAULT_PORT = 1234;
-    /// The largest datagram the server echoes, in bytes (the seed's Python clients read 1024).
+    /// The largest datagram the server echoes, in bytes (the course's Python UDP clients read 1024).
     static final int MAX_DATAGRAM = 1024;
     /// How long the client waits for a reply before it calls the datagram lost.
     static final int REPLY_TIMEOUT_MS = 2_000;

@@ -31,7 +31,7 @@ import java.util.function.Consumer;
 class UdpChat {
     static final int DEFAULT_PORT = 1234;
     /// The longest message the server relays, in bytes: with its sender's name in front it still
-    /// fits the 1024 bytes that the seed's Python client reads.
+    /// fits the 1024 bytes that the course's Python UDP chat client reads.
     static final int MAX_MESSAGE = 960;
     static final int MAX_DATAGRAM = 1024;
     static final Duration DEFAULT_SILENCE = Duration.ofMinutes(5);

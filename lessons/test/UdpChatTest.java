@@ -136,7 +136,7 @@ class UdpChatTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"/quit", "exit"})   // "exit" is what the seed's Python client sends
+    @ValueSource(strings = {"/quit", "exit"})   // "exit" is how many simple chat clients leave
     void aPeerThatQuitsStopsReceiving(String quit) throws IOException {
         server = UdpChat.start(0);
         ChatPeer alice = join();

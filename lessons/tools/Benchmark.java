@@ -4,8 +4,6 @@
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,9 +31,10 @@ class Benchmark {
                                                         [--quick] [--no-write] [--help]
 
             Starts each echo server (lessons 05, 08, 10 with platform and virtual threads, 11, 20,
-            and the seed's Python server) in its own JVM pinned to CPU 0, loads it with lesson 19
-            pinned to CPU 1 at 1, 100, 1,000 and 10,000 connections (10,000 only for the designs
-            that claim it), one round after another, and reports medians and ratios to Netty.
+            and the course's Python asyncio server) in its own process pinned to CPU 0, loads it
+            with lesson 19 pinned to CPU 1 at 1, 100, 1,000 and 10,000 connections (10,000 only
+            for the designs that claim it), one round after another, and reports medians and
+            ratios to Netty.
 
               --rounds N     rounds; every round visits every server (default 3)
               --duration S   seconds measured per cell (default 10)
@@ -51,7 +50,7 @@ class Benchmark {
     /// A server under test: how to start it, and the highest level it claims to handle.
     record Server(String name, String file, List<String> arguments, int maxLevel) {
         boolean python() {
-            return file.endsWith(".txt");
+            return file.endsWith(".py");
         }
     }
 
@@ -62,7 +61,7 @@ class Benchmark {
             new Server("10 platform", "lessons/10_ConcurrentServer.java", List.of("--threads", "platform"), 1_000),
             new Server("10 virtual", "lessons/10_ConcurrentServer.java", List.of("--threads", "virtual"), 10_000),
             new Server("11 pooled", "lessons/11_PooledServer.java", List.of("--workers", "16", "--queue", "16"), 1_000),
-            new Server("Python seed", "../shared/seeds/004_f8851864c8402b8e.txt", List.of(), 1));
+            new Server("Python asyncio", "docs/other-languages/python/asyncio_echo_server.py", List.of(), 1_000));
 
     /// One measured cell, as lesson 19 reported it, plus the server's CPU time.
     record Cell(String server, int level, int round, double msgsPerSecond, long p50, long p99, long errors,
@@ -137,7 +136,7 @@ class Benchmark {
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             String table = new String(generator.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             boolean ended = generator.waitFor(warmup + duration + 120, TimeUnit.SECONDS);
-            // A server that has already exited (the seed's Python one does, after its client) has no count.
+            // A server that has already exited (it crashed under the load) has no count.
             double cpu = process.process().isAlive() ? (cpuTicks(process.pid()) - cpuBefore) / 100.0 : Double.NaN;
             if (!ended || generator.exitValue() != 0 || !table.contains("load CPU")) {
                 generator.destroyForcibly();
@@ -171,20 +170,11 @@ class Benchmark {
     }
 
     static ServerProcess startServer(Server server) throws Exception {
-        if (server.python()) {
-            int port = freePort();
-            String code = pythonEchoServer(ROOT.resolve(server.file()), port);
-            Process p = new ProcessBuilder("taskset", "-c", "0", "python3", "-c", code)
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!listening(port)) {
-                if (System.nanoTime() > deadline || !p.isAlive()) throw new IOException("python3 did not listen");
-                TimeUnit.MILLISECONDS.sleep(20);
-            }
-            return new ServerProcess(p, port);
-        }
-        List<String> command = new ArrayList<>(List.of("taskset", "-c", "0", "./jbang", "-R-Xmx512m", "-R-Dsocketlab.quiet=true",
-                server.file(), "--port", "0"));
+        // The Python server is the course's own file, run as a learner runs it; the others are lessons.
+        List<String> command = new ArrayList<>(server.python()
+                ? List.of("taskset", "-c", "0", "python3", server.file(), "--port", "0")
+                : List.of("taskset", "-c", "0", "./jbang", "-R-Xmx512m", "-R-Dsocketlab.quiet=true",
+                        server.file(), "--port", "0"));
         command.addAll(server.arguments());
         Process p = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true).start();
         var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -204,27 +194,6 @@ class Benchmark {
             }
         }
         throw new IOException(server.name() + " ended without listening (exit " + p.waitFor() + ")");
-    }
-
-    /// The seed's Python TCP echo server, taken from the seed as it is, with its host and port changed.
-    static String pythonEchoServer(Path seed, int port) throws IOException {
-        String text = Files.readString(seed);
-        int start = text.indexOf("```python", text.indexOf("**Echo Server**", text.indexOf("### TCP Basic")));
-        String code = text.substring(start + "```python".length(), text.indexOf("```", start + 9));
-        return code.replace("HOST = ''", "HOST = '127.0.0.1'").replace("PORT = 7321", "PORT = " + port);
-    }
-
-    static boolean listening(int port) throws IOException {
-        String hexPort = String.format(":%04X ", port);
-        try (Stream<String> lines = Files.lines(Path.of("/proc/net/tcp"))) {
-            return lines.anyMatch(l -> l.contains(hexPort) && l.split("\\s+")[4].equals("0A"));
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     /// User plus system CPU time of a process, in clock ticks (1/100 s on Linux).
