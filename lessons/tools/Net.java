@@ -174,8 +174,25 @@ class Net implements AutoCloseable {
     }
 
     // tag::controls[]
-    /// Pulls the cable out (`up` false) or plugs it back: no FIN, no RST, the packets just stop.
-    void cable(String link, boolean up) throws IOException {
+    /// Cuts the cable in the middle (`cut` true) or mends it: every packet that reaches either end
+    /// is dropped, and both ends stay up, so neither host's kernel learns anything. Packets leave
+    /// and vanish, as when a cable is pulled somewhere between two routers.
+    void cut(String link, boolean cut) throws IOException {
+        for (End end : link(link).ends()) {
+            String table = "cable-" + end.device();
+            run(end.host().name(), "nft", "add", "table", "netdev", table);
+            run(end.host().name(), "nft", "delete", "table", "netdev", table);
+            if (cut) {
+                run(end.host().name(), "nft", "add", "table", "netdev", table);
+                run(end.host().name(), "nft", "add", "chain", "netdev", table, "ingress",
+                        "{ type filter hook ingress device " + end.device() + " priority 0 ; policy drop ; }");
+            }
+        }
+    }
+
+    /// Takes both ends of a link down (`up` false) or up again. Unlike a cut, each host's kernel
+    /// sees its own interface go down and stops sending at once.
+    void link(String link, boolean up) throws IOException {
         for (End end : link(link).ends()) {
             command("ip", "-n", end.host().namespace(), "link", "set", end.device(), up ? "up" : "down");
         }
@@ -320,7 +337,8 @@ class Net implements AutoCloseable {
               up                       build it, show it, keep it until Ctrl-C, then remove it
               on HOST COMMAND...       run COMMAND on HOST (in a network that is up, or in one
                                        built for the command and removed after it)
-              cable LINK up|down       plug a cable in, or pull it out
+              cut LINK / mend LINK     cut a cable in the middle (packets vanish), or mend it
+              link LINK up|down        take both ends of a link down, or up
               rate LINK RATE           limit a link's rate, e.g. 1mbit
               mtu LINK BYTES           set a link's MTU
               firewall HOST PORT drop|reject|open
@@ -392,9 +410,13 @@ class Net implements AutoCloseable {
                 Process p = net.on(host, rest).inheritIO().start();
                 return p.waitFor();
             }
-            case "cable" -> {
-                if (rest.size() != 2 || !List.of("up", "down").contains(rest.get(1))) throw fail("cable LINK up|down");
-                existing(topology, prefix).cable(rest.get(0), rest.get(1).equals("up"));
+            case "cut", "mend" -> {
+                if (rest.size() != 1) throw fail(verb + " LINK, e.g. " + verb + " a-b");
+                existing(topology, prefix).cut(rest.get(0), verb.equals("cut"));
+            }
+            case "link" -> {
+                if (rest.size() != 2 || !List.of("up", "down").contains(rest.get(1))) throw fail("link LINK up|down");
+                existing(topology, prefix).link(rest.get(0), rest.get(1).equals("up"));
             }
             case "rate" -> {
                 if (rest.size() != 2) throw fail("rate LINK RATE, e.g. rate a-b 1mbit");
