@@ -403,11 +403,20 @@ class Net implements AutoCloseable {
                 String host = rest.removeFirst();
                 boolean ours = namespaces().stream().noneMatch(ns -> ns.equals(prefix + "-" + host));
                 Net net = ours ? build(topology, prefix) : existing(topology, prefix);
-                if (ours) {
-                    System.err.print(net.describe());
-                    Runtime.getRuntime().addShutdownHook(new Thread(() -> closeQuietly(net)));
-                }
+                if (ours) System.err.print(net.describe());
                 Process p = net.on(host, rest).inheritIO().start();
+                // Stopping this tool stops the command too (nothing keeps running on the host
+                // unseen), then removes the network if it was built for this command.
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    p.descendants().forEach(ProcessHandle::destroy);
+                    p.destroy();
+                    try {
+                        p.waitFor(5, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    if (ours) closeQuietly(net);
+                }));
                 return p.waitFor();
             }
             case "cut", "mend" -> {
