@@ -1,0 +1,370 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import jdk.net.ExtendedSocketOptions;
+
+/// Lesson 22 · Dead peers and closed peers — a peer whose cable is pulled says nothing, so TCP
+/// cannot tell it from a quiet one; keep-alive or a heartbeat finds out. A peer that closed answers
+/// a write with a reset.
+///
+/// Run it on the course's hosts: `sudo ./jbang lessons/tools/Net.java up`, then
+/// `... Net.java on a ./jbang lessons/22_DeadPeers.java --serve` and
+/// `... Net.java on b ./jbang lessons/22_DeadPeers.java --connect a --detect keepalive`, and pull the
+/// cable: `... Net.java cut a-b`. On loopback alone: `--closed-peer` and `--linger`.
+/// Chapter: docs/chapters/22-dead-peers.adoc · Test: lessons/test/DeadPeersTest.java
+/// Not here: which address a server binds (lesson 21); what a full accept queue does (lesson 03).
+class DeadPeers {
+    static final int DEFAULT_PORT = 1234;
+    /// A small backlog: this lesson serves a learner or two, never a crowd.
+    static final int BACKLOG = 50;
+
+    /// How the client finds out that its peer is gone: not at all, by TCP keep-alive, or by a
+    /// heartbeat of its own.
+    enum Detection { NONE, KEEPALIVE, HEARTBEAT }
+
+    /// Keep-alive: probe after 2 s of silence, every 1 s, give up after 3 unanswered probes.
+    /// Linux's defaults are 7,200 s, 75 s and 9: two hours and eleven minutes.
+    static final int KEEPALIVE_IDLE = 2, KEEPALIVE_INTERVAL = 1, KEEPALIVE_COUNT = 3;
+    /// Heartbeat: a ping every second; no answer within 2 s means the peer is presumed dead.
+    static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(1), HEARTBEAT_DEADLINE = Duration.ofSeconds(2);
+
+    /// An echo server: the peer of the experiments.
+    static ServerSocket serve(String bind, int port) throws IOException {
+        var listener = new ServerSocket();
+        listener.bind(new InetSocketAddress(InetAddress.getByName(bind), port), BACKLOG);
+        Thread.ofPlatform().name("acceptor").start(() -> {
+            while (!listener.isClosed()) {
+                try {
+                    Socket client = listener.accept();
+                    log("accepted %s", client.getRemoteSocketAddress());
+                    Thread.ofVirtual().name("client " + client.getPort()).start(() -> echo(client));
+                } catch (IOException e) {
+                    if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
+                }
+            }
+        });
+        return listener;
+    }
+
+    static void echo(Socket client) {
+        try (client; var in = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8))) {
+            OutputStream out = client.getOutputStream();
+            for (String line; (line = in.readLine()) != null; ) {
+                trace("read \"%s\"; echoing it", line);
+                out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+            log("end of stream from %s", client.getRemoteSocketAddress());
+        } catch (IOException e) {
+            log("connection ended: %s", e.getMessage());
+        }
+    }
+
+    // tag::connect[]
+    /// Connects, or reports how the attempt failed and how long that took: a reset answers at once
+    /// ("refused"), a dropped SYN is retried until `timeout` ("timed out").
+    static Socket connect(String host, int port, Duration timeout) throws IOException {
+        var socket = new Socket();
+        long start = System.nanoTime();
+        try {
+            socket.connect(new InetSocketAddress(host, port), (int) timeout.toMillis());
+            return socket;
+        } catch (IOException e) {
+            socket.close();
+            log("connect failed after %s: %s", seconds(System.nanoTime() - start), e.getMessage());
+            throw e;
+        }
+    }
+    // end::connect[]
+
+    // tag::watch[]
+    /// Talks to the peer once, then waits for it in the way `detection` says, narrating what each
+    /// call does. Returns when the connection is found dead (or ends).
+    static void watch(Socket socket, Detection detection) throws IOException {
+        var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+        OutputStream out = socket.getOutputStream();
+        out.write("hello\n".getBytes(StandardCharsets.UTF_8));
+        log("connected; the peer answered \"%s\"", in.readLine());
+        switch (detection) {
+            case NONE -> {
+                // Every two seconds a line, and a read with no timeout for its echo.
+                for (int tick = 1; ; tick++) {
+                    long start = System.nanoTime();
+                    out.write(("tick " + tick + "\n").getBytes(StandardCharsets.UTF_8));
+                    log("wrote \"tick %d\": write() returned, the bytes are in the kernel's send buffer", tick);
+                    String echo = in.readLine();        // with the cable out, this waits: no FIN, no RST
+                    if (echo == null) return;
+                    log("reply \"%s\" after %s", echo, seconds(System.nanoTime() - start));
+                    pause(Duration.ofSeconds(2));
+                }
+            }
+            case KEEPALIVE -> {
+                // Ask the kernel to probe an idle connection: ACKs with no data, which a live peer answers.
+                socket.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+                socket.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, KEEPALIVE_IDLE);
+                socket.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, KEEPALIVE_INTERVAL);
+                socket.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, KEEPALIVE_COUNT);
+                log("keep-alive on: probe after %d s idle, every %d s, %d probes", KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT);
+                long start = System.nanoTime();
+                try {
+                    String line = in.readLine();       // blocks; only the kernel's verdict can end it
+                    log("read returned %s", line == null ? "end of stream" : "\"" + line + "\"");
+                } catch (IOException e) {
+                    log("dead peer found by keep-alive after %s idle: %s", seconds(System.nanoTime() - start), e.getMessage());
+                }
+            }
+            case HEARTBEAT -> {
+                // Our own probe: a line the peer must answer within a deadline.
+                socket.setSoTimeout((int) HEARTBEAT_DEADLINE.toMillis());
+                long lastReply = System.nanoTime();
+                for (int ping = 1; ; ping++) {
+                    out.write(("ping " + ping + "\n").getBytes(StandardCharsets.UTF_8));
+                    try {
+                        if (in.readLine() == null) return;
+                        lastReply = System.nanoTime();
+                    } catch (SocketTimeoutException e) {
+                        log("dead peer found by heartbeat: no reply to ping %d within %d s, %s after the last reply",
+                                ping, HEARTBEAT_DEADLINE.toSeconds(), seconds(System.nanoTime() - lastReply));
+                        return;
+                    }
+                    pause(HEARTBEAT_EVERY);
+                }
+            }
+        }
+    }
+    // end::watch[]
+
+    // tag::closed[]
+    /// Writes to a peer that has closed its socket: the first write succeeds (the bytes only reach
+    /// our kernel), the peer's kernel answers them with a reset, and the next write fails.
+    static List<String> writeToClosedPeer() throws IOException {
+        List<String> seen = new ArrayList<>();
+        try (var listener = new ServerSocket(0, BACKLOG, InetAddress.getLoopbackAddress());
+             var client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort())) {
+            listener.accept().close();                                   // the peer closes at once
+            client.setSoTimeout(5_000);
+            seen.add("read: " + (client.getInputStream().read() == -1 ? "end of stream (the peer's FIN)" : "data"));
+            OutputStream out = client.getOutputStream();
+            for (int write = 1; write <= 2; write++) {
+                try {
+                    out.write(("write " + write + "\n").getBytes(StandardCharsets.UTF_8));
+                    seen.add("write " + write + ": succeeded");
+                } catch (IOException e) {
+                    seen.add("write " + write + ": failed: " + e.getMessage());
+                }
+                pause(Duration.ofMillis(200));                           // time for the reset to come back
+            }
+        }
+        seen.forEach(DeadPeers::log);
+        return seen;
+    }
+    // end::closed[]
+
+    // tag::linger[]
+    /// Closes two connections, one normally and one with SO_LINGER 0, and counts the connections
+    /// on each port that the kernel keeps in TIME_WAIT afterwards (from /proc/net/tcp6).
+    static List<Integer> timeWaitAfterClose() throws IOException {
+        List<Integer> counts = new ArrayList<>();
+        for (boolean abort : List.of(false, true)) {
+            try (var listener = new ServerSocket(0, BACKLOG, InetAddress.getLoopbackAddress())) {
+                var client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+                try (Socket accepted = listener.accept()) {
+                    // SO_LINGER 0: close() throws away what is unsent and sends a reset (RST), no FIN.
+                    if (abort) client.setOption(StandardSocketOptions.SO_LINGER, 0);
+                    client.close();
+                    accepted.setSoTimeout(5_000);
+                    try {
+                        log("%s close: the peer reads %s", abort ? "abortive" : "normal",
+                                accepted.getInputStream().read() == -1 ? "end of stream" : "data");
+                    } catch (IOException e) {
+                        log("%s close: the peer's read fails: %s", abort ? "abortive" : "normal", e.getMessage());
+                    }
+                }
+                int timeWait = countTimeWait(listener.getLocalPort());
+                log("%s close: %d connection(s) to port %d in TIME_WAIT", abort ? "abortive" : "normal", timeWait, listener.getLocalPort());
+                counts.add(timeWait);
+            }
+        }
+        return counts;
+    }
+
+    /// Lines of /proc/net/tcp{,6} whose remote port is `port` and whose state is 06, TIME_WAIT.
+    static int countTimeWait(int port) throws IOException {
+        String hexPort = ":%04X".formatted(port);
+        int count = 0;
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            for (String line : Files.readAllLines(Path.of(table)).stream().skip(1).toList()) {
+                String[] f = line.trim().split("\\s+");
+                if (f[2].endsWith(hexPort) && f[3].equals("06")) count++;
+            }
+        }
+        return count;
+    }
+    // end::linger[]
+
+    static String seconds(long nanos) {
+        return "%.1f s".formatted(nanos / 1e9);
+    }
+
+    /// The experiment's own pace, not a wait for something to happen.
+    static void pause(Duration d) {
+        try {
+            TimeUnit.MILLISECONDS.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/22_DeadPeers.java --serve [--bind ADDRESS] [--port N]
+                   ./jbang lessons/22_DeadPeers.java --connect HOST [--port N] [--detect none|keepalive|heartbeat]
+                   ./jbang lessons/22_DeadPeers.java --closed-peer | --linger
+
+            --serve       an echo server, the peer (bound to --bind, default 0.0.0.0)
+            --connect     a client: talks once, then waits for its peer, detecting a dead one by
+                          --detect none (a write every 2 s and a read with no timeout), keepalive
+                          (TCP keep-alive after 2 s idle) or heartbeat (a ping a second, 2 s deadline)
+            --closed-peer on loopback: write twice to a peer that has closed
+            --linger      on loopback: close normally and with SO_LINGER 0; count TIME_WAIT
+            --port N      the TCP port (default %d; 0 picks a free one for the server)
+            --help        print this help and exit
+
+            Pull the cable while the client waits:  sudo ./jbang lessons/tools/Net.java cut a-b
+            """.formatted(DEFAULT_PORT);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        boolean serve = commandLine.flag("--serve");
+        boolean closedPeer = commandLine.flag("--closed-peer");
+        boolean linger = commandLine.flag("--linger");
+        String host = commandLine.text("--connect", null);
+        String bind = commandLine.text("--bind", "0.0.0.0");
+        String detect = commandLine.text("--detect", "none");
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
+        if (!List.of("none", "keepalive", "heartbeat").contains(detect)) {
+            throw commandLine.fail("--detect is none, keepalive or heartbeat, not '" + detect + "'");
+        }
+        if (closedPeer) {
+            writeToClosedPeer();
+        } else if (linger) {
+            timeWaitAfterClose();
+        } else if (host != null) {
+            try (Socket socket = connect(host, port, Duration.ofSeconds(5))) {
+                watch(socket, Detection.valueOf(detect.toUpperCase()));
+            } catch (IOException e) {
+                System.exit(1);
+            }
+        } else if (serve) {
+            try (ServerSocket listener = serve(bind, port)) {
+                log("listening on %s:%d", listener.getInetAddress().getHostAddress(), listener.getLocalPort());
+                Thread.currentThread().join();
+            } catch (BindException e) {
+                CommandLine.exitPortInUse(port, e);
+            }
+        } else {
+            throw commandLine.fail("say what to do: --serve, --connect HOST, --closed-peer or --linger");
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
+    }
+}
