@@ -84,11 +84,16 @@ class Daemon {
         /// Stops accepting, lets every handler answer what it has and say goodbye, waits at most `limit`.
         /// Returns true when every connection finished by itself.
         boolean drain(Duration limit) throws InterruptedException {
-            draining.set(true);
-            try {
-                listener.close();                     // no new clients; the kernel refuses them now
-            } catch (IOException e) {
-                warn("closing the listening socket: %s", e.getMessage());
+            draining.set(true);                       // the acceptor stops taking clients
+            // systemd's socket stays open: new clients wait in it for the service's next start.
+            // (Closing it would also make the JDK point stdout and stderr at /dev/null: inetd-style,
+            // they could be that same socket. The log would end here.)
+            if (!listenerIsInherited()) {
+                try {
+                    listener.close();                 // no new clients; the kernel refuses them now
+                } catch (IOException e) {
+                    warn("closing the listening socket: %s", e.getMessage());
+                }
             }
             long deadline = System.nanoTime() + limit.toNanos();
             for (Thread handler : connections.values()) {
@@ -103,6 +108,14 @@ class Daemon {
             return clean;
         }
         // end::drain[]
+
+        boolean listenerIsInherited() {
+            try {
+                return listener.getChannel() != null && listener.getChannel() == System.inheritedChannel();
+            } catch (IOException e) {
+                return false;
+            }
+        }
 
         @Override
         public void close() throws IOException {
@@ -125,14 +138,17 @@ class Daemon {
         Map<Socket, Thread> connections = new ConcurrentHashMap<>();
         var draining = new AtomicBoolean();
         Thread acceptor = Thread.ofPlatform().name("acceptor").unstarted(() -> {
-            while (!listener.isClosed()) {
+            while (!listener.isClosed() && !draining.get()) {
                 try {
+                    listener.setSoTimeout((int) POLL.toMillis());   // look up now and then: draining?
                     Socket client = listener.accept();
                     log("connection from %s", client.getRemoteSocketAddress());
                     Thread handler = Thread.ofVirtual().name("client " + client.getPort()).unstarted(
                             () -> serve(client, draining, connections));
                     connections.put(client, handler);
                     handler.start();
+                } catch (SocketTimeoutException quiet) {
+                    // No client for a moment: check the flag again.
                 } catch (IOException e) {
                     if (!listener.isClosed()) warn("accept failed: %s", e.getMessage());
                 }
