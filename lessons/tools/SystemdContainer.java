@@ -62,7 +62,6 @@ class SystemdContainer implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(cleanupAtExit);
     }
 
-    // tag::can-run[]
     /// Null when this machine can boot the container; otherwise the reason, in one line.
     static String whyItCannotRun() {
         if (!isRoot()) return "needs root: systemd-nspawn and debootstrap run as root only";
@@ -71,9 +70,7 @@ class SystemdContainer implements AutoCloseable {
         }
         return null;
     }
-    // end::can-run[]
 
-    // tag::rootfs[]
     /// The container's file system, made by debootstrap the first time (about a minute, 240 MB).
     /// It is built in a temporary folder and renamed when complete: a half-built one is never used.
     static Path rootfs() throws IOException, InterruptedException {
@@ -102,7 +99,6 @@ class SystemdContainer implements AutoCloseable {
         }
         return rootfs;
     }
-    // end::rootfs[]
 
     static Path cacheFolder() {
         String xdg = System.getenv("XDG_CACHE_HOME");
@@ -138,7 +134,6 @@ class SystemdContainer implements AutoCloseable {
         return DEFAULT_MIRROR;
     }
 
-    // tag::boot[]
     /// Boots the container and waits until its systemd has finished starting up.
     /// `jdk` is bound where the unit's ExecStart= expects it, the lesson's files in LESSON_DIR.
     static SystemdContainer boot(Path rootfs, Path lessons, Path jdk) throws IOException, InterruptedException {
@@ -194,7 +189,6 @@ class SystemdContainer implements AutoCloseable {
             throw e;
         }
     }
-    // end::boot[]
 
     /// The container's PID 1 as this host numbers it: the child of nspawn that is PID 1 in its own
     /// PID namespace (its /proc status says "NSpid: <host pid> 1").
@@ -225,7 +219,6 @@ class SystemdContainer implements AutoCloseable {
         return leader;
     }
 
-    // tag::run[]
     /// Runs a command inside the container: nsenter joins all the namespaces of its PID 1
     /// (mounts, processes, network, ...), which is what `machinectl shell` would do.
     Result run(String... command) throws IOException, InterruptedException {
@@ -250,7 +243,6 @@ class SystemdContainer implements AutoCloseable {
         line.addAll(List.of(command));
         return line;
     }
-    // end::run[]
 
     /// Copies the units to /etc/systemd/system and reloads, as the chapter's install steps do.
     Result installUnits() throws IOException, InterruptedException {
@@ -262,7 +254,6 @@ class SystemdContainer implements AutoCloseable {
         return Files.exists(bootLog) ? tail(Files.readString(bootLog)) : "";
     }
 
-    // tag::close[]
     /// Powers the container off and waits for it; kills it where it does not stop. Always safe to call.
     @Override
     public synchronized void close() {
@@ -297,7 +288,6 @@ class SystemdContainer implements AutoCloseable {
     boolean isRunning() {
         return nspawn.isAlive() || ProcessHandle.of(leader).isPresent();
     }
-    // end::close[]
 
     /// Mounts on this host below `folder` (there should be none once the container is gone).
     static List<String> mountsBelow(Path folder) throws IOException {
