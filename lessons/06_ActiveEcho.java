@@ -256,7 +256,7 @@ class ActiveEcho {
 
             Then, in another terminal:  nc -N localhost 1234
             (-N: when you press Ctrl-D, nc shuts down its sending side, and the lesson sees end of stream)
-            A fast sender:  seq -f 'line %%06g' 100000 | nc -N localhost 1234 | wc -l
+            A fast sender:  seq -f 'line %%07.0f' 1000000 | nc -N localhost 1234 | wc -l
             """.formatted(DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {
