@@ -237,7 +237,7 @@ class LessonContractTest {
 
     /// Lessons still being moved into the shared shape; the list only shrinks.
     static final java.util.Set<String> NOT_YET_IN_SHAPE = java.util.Set.of(
-            "01", "02", "03", "04", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18",
+            "01", "02", "03", "04", "09", "10", "14", "15", "16", "17", "18",
             "19", "20");
 
     static void sameCommandLineBlock(Lesson lesson) throws IOException {
