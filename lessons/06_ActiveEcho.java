@@ -11,22 +11,23 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /// Lesson 06 · Active echo — a reader pushes every line into its owner's mailbox; nothing ever makes the sender wait.
 ///
-/// Run it: `./jbang lessons/06_ActiveEcho.java [--port 1234] [--demo]`; talk to it: `nc localhost 1234`.
-/// Read: docs/chapters/06-active-echo.adoc
+/// Run it: `./jbang lessons/06_ActiveEcho.java [--port 1234] [--paused]`; talk to it: `nc -N localhost 1234`.
+/// Chapter: docs/chapters/06-active-echo.adoc · Test: lessons/test/ActiveEchoTest.java
+/// Not here: a mailbox that makes the sender wait (lesson 07), many clients on one thread
+/// (lesson 08), a bounded number of threads (lesson 11).
 class ActiveEcho {
     static final int DEFAULT_PORT = 1234;
     /// The longest line the server accepts, in bytes, not counting the newline.
@@ -34,20 +35,10 @@ class ActiveEcho {
     /// The receive buffer asked for on every connection: small, the same as lesson 07's, so that
     /// the kernel can hide very little (Linux grows an untouched buffer to megabytes).
     static final int RECEIVE_BUFFER = 16 * 1024;
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/06_ActiveEcho.java [--port N] [--demo] [--help]
-
-            A line echo server in active mode: a reader thread reads every line as soon as it
-            arrives and pushes it, as a message, into the mailbox of the connection's owner,
-            which takes messages one at a time and echoes them.
-
-              --port N   the TCP port to listen on (default %d; 0 picks any free port)
-              --demo     pause the owner and let a fast sender flood it: watch the mailbox grow
-              --help     print this help and exit
-
-            Then, in another terminal:  nc localhost 1234
-            """.formatted(DEFAULT_PORT);
+    /// How many finished connections the kernel may hold for us before accept() takes them. The
+    /// JDK's default is 50: a crowd of 2,000 clients then waits in SYN retries for half a minute.
+    /// Linux caps the number at net.core.somaxconn.
+    static final int BACKLOG = 1024;
 
     // tag::messages[]
     /// What a reader tells its owner. Erlang's runtime sends the same three:
@@ -68,27 +59,21 @@ class ActiveEcho {
         volatile Thread reader;
         volatile Thread owner;
 
-        Connection(Socket socket) {
-            this.socket = socket;
-        }
+        Connection(Socket socket) { this.socket = socket; }
 
         /// Called by the reader: put a message in the mailbox and go straight back to reading.
         void deliver(Message message) {
             mailbox.add(message);
             int depth = mailbox.size();
             highWater.accumulateAndGet(depth, Math::max);
-            if (worthTelling(depth)) log("mailbox depth %,d after %s", depth, shortened(message));
+            if (worthTelling(depth) || !(message instanceof Data)) {
+                trace("mailbox depth %,d after %.60s", depth, message);
+            }
         }
 
-        /// How many messages wait for the owner now.
-        int mailboxDepth() {
-            return mailbox.size();
-        }
-
-        /// The most messages the mailbox ever held at once.
-        int mailboxHighWater() {
-            return highWater.get();
-        }
+        /// How many messages wait for the owner now, and the most the mailbox ever held at once.
+        int mailboxDepth() { return mailbox.size(); }
+        int mailboxHighWater() { return highWater.get(); }
     }
     // end::connection[]
 
@@ -96,37 +81,17 @@ class ActiveEcho {
     /// An owner already waiting for a message takes that one; the pause starts with the next.
     static final class PauseSwitch {
         private boolean paused;
-
-        synchronized void pause() {
-            paused = true;
-        }
-
-        synchronized void resume() {
-            paused = false;
-            notifyAll();
-        }
-
-        synchronized void awaitResumed() throws InterruptedException {
-            while (paused) wait();
-        }
+        synchronized void set(boolean paused) { this.paused = paused; notifyAll(); }
+        synchronized void awaitResumed() throws InterruptedException { while (paused) wait(); }
     }
 
     /// A running server: its port, its connections, a pause switch for the owners, and `close()`.
     record Server(ServerSocket listener, Set<Connection> connections, PauseSwitch owners, Thread acceptor)
             implements AutoCloseable {
-        int port() {
-            return listener.getLocalPort();
-        }
+        int port() { return listener.getLocalPort(); }
 
-        void pauseOwners() {
-            log("owners paused: they take no messages until resumed");
-            owners.pause();
-        }
-
-        void resumeOwners() {
-            log("owners resumed");
-            owners.resume();
-        }
+        void pauseOwners() { log("owners paused: they take no messages until resumed"); owners.set(true); }
+        void resumeOwners() { log("owners resumed"); owners.set(false); }
 
         @Override
         public void close() throws IOException {
@@ -141,13 +106,8 @@ class ActiveEcho {
     static Server start(int port) throws IOException {
         // Create the listening socket and bind it to loopback: only this machine can connect.
         var listener = new ServerSocket();
-        try {
-            listener.setReceiveBufferSize(RECEIVE_BUFFER);     // accepted sockets inherit it
-            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        } catch (IOException e) {
-            listener.close();
-            throw e;
-        }
+        listener.setReceiveBufferSize(RECEIVE_BUFFER);          // accepted sockets inherit it
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
         Set<Connection> connections = ConcurrentHashMap.newKeySet();
         var owners = new PauseSwitch();
         Thread acceptor = Thread.ofPlatform().name("acceptor")
@@ -212,7 +172,7 @@ class ActiveEcho {
                 switch (message) {
                     case Data(String line) -> {
                         if (worthTelling(handled)) {
-                            log("took message %,d: echoing \"%s\" (%,d still waiting)",
+                            trace("took message %,d: echoing \"%s\" (%,d still waiting)",
                                     handled, line, connection.mailboxDepth());
                         }
                         out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
@@ -242,23 +202,15 @@ class ActiveEcho {
     }
     // end::owner[]
 
-    /// Reads bytes up to the next `\n` and returns them as text without the line ending, or null at
-    /// end of stream. A line longer than `max` bytes is refused before it can fill memory.
+    /// Lesson 05's bounded `readLine`: text up to the next `\n`, null at end of stream, and a line
+    /// longer than `max` bytes refused before it can fill memory.
     static String readLine(InputStream in, int max) throws IOException {
         var line = new ByteArrayOutputStream();
-        while (true) {
-            int b = in.read();
-            if (b == -1) {
-                return line.size() == 0 ? null : text(line);
-            }
-            if (b == '\n') {
-                return text(line);
-            }
-            if (line.size() == max) {
-                throw new LineTooLongException("line longer than " + max + " bytes");
-            }
-            line.write(b);
+        for (int b; (b = in.read()) != '\n'; line.write(b)) {
+            if (b == -1) return line.size() == 0 ? null : text(line);
+            if (line.size() == max) throw new LineTooLongException("line longer than " + max + " bytes");
         }
+        return text(line);
     }
 
     static String text(ByteArrayOutputStream bytes) {
@@ -266,7 +218,8 @@ class ActiveEcho {
         return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
     }
 
-    /// Sends a last line, then FIN, then reads and discards what still comes, so no reset destroys it.
+    /// Sends a last line, then FIN, then reads and discards what still comes, so that no reset
+    /// destroys the line (lesson 05 explains why).
     static void refuse(Socket client, String message) throws IOException {
         client.getOutputStream().write((message + "\n").getBytes(StandardCharsets.UTF_8));
         client.shutdownOutput();
@@ -279,9 +232,7 @@ class ActiveEcho {
     }
 
     static final class LineTooLongException extends IOException {
-        LineTooLongException(String message) {
-            super(message);
-        }
+        LineTooLongException(String message) { super(message); }
     }
 
     /// Narrate the first few, then only at 4, 8, 16, ...: a flood must not drown the console.
@@ -289,110 +240,123 @@ class ActiveEcho {
         return n <= 3 || Long.bitCount(n) == 1;
     }
 
-    static String shortened(Message message) {
-        String text = message.toString();
-        return text.length() <= 60 ? text : text.substring(0, 57) + "...";
-    }
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
-    // tag::demo[]
-    /// A fast sender against a paused owner, in this same program: the mailbox grows and the
-    /// sender never slows down. Then the owner resumes and every line comes back, in order.
-    static void demo(Server server, int lines) throws Exception {
-        server.pauseOwners();
-        try (var sender = new Socket()) {
-            sender.setSendBufferSize(16 * 1024);    // small, like the server's receive buffer
-            sender.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()));
-            sender.setSoTimeout(30_000);
-            var written = new AtomicLong();
-            Thread fastSender = Thread.ofPlatform().name("fast sender").start(() -> {
-                try {
-                    OutputStream out = sender.getOutputStream();
-                    for (int i = 1; i <= lines; i++) {
-                        out.write(demoLine(i));
-                        written.addAndGet(64);
-                    }
-                } catch (IOException e) {
-                    log("sender stopped: %s", e.getMessage());
-                }
-            });
-            long start = System.nanoTime();
-            // Report every quarter second until the sender is done, and twice more.
-            for (int after = 0; after < 2; after += fastSender.isAlive() ? 0 : 1) {
-                Thread.sleep(Duration.ofMillis(250));
-                int depth = server.connections().stream().mapToInt(Connection::mailboxDepth).sum();
-                System.out.printf("DEMO t=%4.2fs  sender wrote %,5d KiB%s  mailbox %,7d messages%n",
-                        (System.nanoTime() - start) / 1e9, written.get() / 1024,
-                        fastSender.isAlive() ? "       " : " (done)", depth);
+    static final String USAGE = """
+            Usage: ./jbang lessons/06_ActiveEcho.java [--port N] [--paused] [--help]
+
+            A line echo server in active mode: a reader thread reads every line as soon as it
+            arrives and pushes it, as a message, into the mailbox of the connection's owner,
+            which takes messages one at a time and echoes them.
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --paused   start with the owners paused, until you press Enter here: flood the
+                         server meanwhile and watch the mailbox grow
+              --help     print this help and exit
+
+            Then, in another terminal:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the lesson sees end of stream)
+            A fast sender:  seq -f 'line %%07.0f' 1000000 | nc -N localhost 1234 | wc -l
+            """.formatted(DEFAULT_PORT);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        boolean paused = commandLine.flag("--paused");
+        commandLine.done();
+        try (Server server = start(port)) {
+            if (paused) server.pauseOwners();
+            log("listening on %s:%d (active mode); try: nc -N localhost %d",
+                    server.listener().getInetAddress().getHostAddress(), server.port(), server.port());
+            if (paused) {
+                log("press Enter here to resume the owners");
+                System.in.read();
+                server.resumeOwners();
             }
-            server.resumeOwners();
-            InputStream echoes = new BufferedInputStream(sender.getInputStream());
-            for (int i = 1; i <= lines; i++) {
-                String expected = new String(demoLine(i), StandardCharsets.UTF_8).strip();
-                if (!expected.equals(readLine(echoes, MAX_LINE))) throw new IOException("line " + i + " lost");
-            }
-            System.out.printf("DEMO all %,d lines came back, in order, once the owner resumed%n", lines);
+            server.acceptor().join();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
         }
     }
-    // end::demo[]
 
-    /// Line `i` of the demo: 63 bytes and a newline.
-    static byte[] demoLine(int i) {
-        return "line %08d %s\n".formatted(i, "x".repeat(49)).getBytes(StandardCharsets.UTF_8);
-    }
-
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    public static void main(String[] args) throws Exception {
-        int port = DEFAULT_PORT;
-        boolean demo = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--port" -> {
-                    if (i + 1 == args.length) usageError("--port needs a number");
-                    port = parseNumber(args[++i]);
-                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                }
-                case "--demo" -> demo = true;
-                default -> usageError("unknown argument: " + args[i]);
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
             }
         }
-        try (Server server = start(port)) {
-            log("listening on %s:%d (active mode); try: nc localhost %d",
-                    server.listener().getInetAddress().getHostAddress(), server.port(), server.port());
-            if (demo) {
-                demo(server, 100_000);
-                return;
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
             }
-            server.acceptor().join();
-        } catch (BindException e) {
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    static int parseNumber(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
-        }
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }

@@ -7,7 +7,6 @@ import java.lang.management.ThreadMXBean;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -17,7 +16,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.LocalTime;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -25,33 +23,22 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /// Lesson 08 · Non-blocking echo — one thread and a Selector serve every client: wait for readiness, never for a client.
 ///
-/// Run it: `./jbang lessons/08_NonBlockingEcho.java [--port 1234] [--quiet] [--raw]`; talk to it: `nc localhost 1234`.
-/// Read: docs/chapters/08-non-blocking-echo.adoc
+/// Run it: `./jbang lessons/08_NonBlockingEcho.java [--port 1234]`; talk to it: `nc -N localhost 1234`.
+/// Chapter: docs/chapters/08-non-blocking-echo.adoc · Test: lessons/test/NonBlockingEchoTest.java ·
+/// Lab: labs/02-event-loop-echo
+/// Not here: an idle timeout and a deadline for refused clients (lesson 11 has a read deadline),
+/// several loops on several cores (Netty, lesson 20), messages that are not lines (lesson 15).
 class NonBlockingEcho {
     static final int DEFAULT_PORT = 1234;
     /// The longest line the server accepts, in bytes, not counting the newline.
     static final int MAX_LINE = 8192;
     /// Replies kept for a client that does not read them: past this, stop reading from it.
     static final int MAX_UNSENT = 64 * 1024;
-    /// Connections the kernel may queue before the loop accepts them (the JDK's default is 50).
+    /// Finished connections the kernel may queue before the loop accepts them. The JDK's default,
+    /// 50, keeps a crowd of clients in SYN retries for seconds. Linux caps it at net.core.somaxconn.
     static final int BACKLOG = 1024;
-    /// How long a refused client may go on sending before the server closes anyway.
-    static final Duration REFUSAL_GRACE = Duration.ofSeconds(2);
 
-    static final String USAGE = """
-            Usage: ./jbang lessons/08_NonBlockingEcho.java [--port N] [--quiet] [--raw] [--help]
-
-            A line echo server with one thread: non-blocking sockets and a Selector that says
-            which of them are ready. Many clients, no thread per client, nobody waits for anybody.
-
-              --port N   the TCP port to listen on (default %d; 0 picks any free port)
-              --quiet    narrate little: no reads, no resets, only some connections (for measuring)
-              --raw      show non-blocking calls without a Selector, and what polling costs; then exit
-              --help     print this help and exit
-
-            Then, in another terminal:  nc localhost 1234
-            """.formatted(DEFAULT_PORT);
-
+    // Non-blocking calls without a Selector, and what polling costs: try them in jshell (chapter 08).
     // tag::raw[]
     /// What a stretch of waiting cost the thread: wall-clock time, CPU time, calls that found nothing.
     record Spent(Duration wall, Duration cpu, long emptyCalls) {}
@@ -86,63 +73,23 @@ class NonBlockingEcho {
     }
     // end::raw[]
 
-    /// `--raw`: a non-blocking accept with nobody there, a non-blocking read with nothing sent,
-    /// then one second of polling against one second in a Selector.
-    static void showRawBehaviour() throws IOException {
-        try (var listener = ServerSocketChannel.open()) {
-            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            listener.configureBlocking(false);
-            log("non-blocking accept() with no client waiting returned %s", listener.accept());
-            try (var client = SocketChannel.open(listener.getLocalAddress());
-                 var connection = awaitAccept(listener)) {
-                log("connected %s -> %s; nothing sent yet", client.getLocalAddress(), client.getRemoteAddress());
-                connection.configureBlocking(false);
-                log("non-blocking read() with nothing sent returned %d", connection.read(ByteBuffer.allocate(64)));
-                Spent polling = pollWithoutWaiting(connection, Duration.ofSeconds(1));
-                log("polling for %d ms: %,d reads found nothing, CPU time %.1f ms",
-                        polling.wall().toMillis(), polling.emptyCalls(), polling.cpu().toNanos() / 1e6);
-                Spent selecting = waitWithSelector(connection, Duration.ofSeconds(1));
-                log("waiting in select() for %d ms: CPU time %.1f ms", selecting.wall().toMillis(),
-                        selecting.cpu().toNanos() / 1e6);
-            }
-        }
-    }
-
-    static SocketChannel awaitAccept(ServerSocketChannel listener) throws IOException {
-        listener.configureBlocking(true);
-        return listener.accept();
-    }
-
     // tag::connection[]
     /// One client's state, kept between events: the part of a line not complete yet, and the
     /// replies the kernel did not take yet.
     static final class Connection {
         final SocketChannel channel;
         final String name;
-        ByteBuffer line = ByteBuffer.allocate(256);      // grows up to MAX_LINE
-        final ArrayDeque<ByteBuffer> unsent = new ArrayDeque<>();
+        ByteBuffer line = ByteBuffer.allocate(256);      // doubles as needed, up to MAX_LINE
+        ByteBuffer unsent = ByteBuffer.allocate(0);      // replies the kernel did not take yet
         volatile int unsentBytes;
         boolean peerClosed;                              // end of stream seen: close once all is sent
         boolean refused;                                 // line too long: send the error, then close
-        long closeBy;                                    // refused and output shut: close at this time
-        volatile long reads;
-        volatile Thread servedBy;
+        volatile long reads;                             // for the tests: how often, and by whom,
+        volatile Thread servedBy;                        // this connection was read
 
         Connection(SocketChannel channel) throws IOException {
             this.channel = channel;
             this.name = "client " + ((InetSocketAddress) channel.getRemoteAddress()).getPort();
-        }
-
-        int unsentBytes() {
-            return unsentBytes;
-        }
-
-        long reads() {
-            return reads;
-        }
-
-        Thread servedBy() {
-            return servedBy;
         }
     }
     // end::connection[]
@@ -150,46 +97,30 @@ class NonBlockingEcho {
     /// A running server: one listening channel, one Selector, one thread that runs the loop.
     static final class Server implements AutoCloseable {
         final ServerSocketChannel listener;
-        final Selector selector;
-        final boolean narrate;
+        final Selector selector = Selector.open();
         final Set<Connection> connections = ConcurrentHashMap.newKeySet();
-        final List<Connection> refusing = new ArrayList<>();             // the loop thread's only
-        // One buffer to read into and one to collect replies in, reused for every event: direct,
-        // so the kernel copies straight in and out of them.
+        // Buffers for input and replies, reused for every event; direct: the kernel copies in and out.
         final ByteBuffer input = ByteBuffer.allocateDirect(64 * 1024);
         final ByteBuffer replies = ByteBuffer.allocateDirect(64 * 1024 + MAX_LINE + 1);
         final Thread loop;
         volatile boolean closing;
 
-        Server(ServerSocketChannel listener, boolean narrate) throws IOException {
+        Server(ServerSocketChannel listener) throws IOException {
             this.listener = listener;
-            this.narrate = narrate;
-            this.selector = Selector.open();
-            listener.configureBlocking(false);
-            listener.register(selector, SelectionKey.OP_ACCEPT);
+            listener.configureBlocking(false).register(selector, SelectionKey.OP_ACCEPT);
             this.loop = Thread.ofPlatform().name("event-loop").start(this::run);
         }
 
-        int port() {
-            return ((InetSocketAddress) listener.socket().getLocalSocketAddress()).getPort();
-        }
-
-        Set<Connection> connections() {
-            return connections;
-        }
-
-        Thread loopThread() {
-            return loop;
-        }
+        int port() { return listener.socket().getLocalPort(); }
 
         @Override
-        public void close() throws IOException {
+        public void close() {
             closing = true;
             selector.wakeup();                      // select() returns at once; the loop sees `closing`
             try {
                 loop.join(Duration.ofSeconds(10));
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                Thread.currentThread().interrupt(); // asked to stop waiting: keep the flag for our caller
             }
         }
 
@@ -197,30 +128,24 @@ class NonBlockingEcho {
         /// The event loop: sleep until the kernel says some sockets are ready, handle each, repeat.
         void run() {
             try (selector; listener) {
-                while (!closing) {
-                    selector.select(this::handle, 1_000);    // epoll_wait: no CPU while nothing happens
-                    closeRefusedPastTheirGrace();
-                }
+                while (!closing) selector.select(this::handle);     // epoll_wait: no CPU while nothing happens
             } catch (IOException e) {
                 log("the event loop failed: %s", e.getMessage());
             } finally {
-                for (Connection c : connections) closeQuietly(c);
+                for (Connection c : connections) close(c);
                 log("event loop ended; listening socket closed");
             }
         }
 
         void handle(SelectionKey key) {
-            if (key.isAcceptable()) {
-                acceptAll();
-                return;
-            }
-            Connection c = (Connection) key.attachment();
+            if (key.isAcceptable()) acceptAll();
+            if (!(key.attachment() instanceof Connection c)) return;    // the listener's key has none
             try {
                 if (key.isReadable()) read(key, c);
                 if (key.isValid() && key.isWritable()) writeUnsent(key, c);
             } catch (IOException e) {
-                if (narrate) log("%s: %s; closing it", c.name, e.getMessage());   // a reset: this client only
-                close(key, c);
+                trace("%s: %s; closing it", c.name, e.getMessage());   // a reset: this client only
+                close(c);
             }
         }
         // end::loop[]
@@ -228,30 +153,20 @@ class NonBlockingEcho {
         // tag::accept[]
         void acceptAll() {
             while (true) {
-                SocketChannel channel;
+                SocketChannel channel = null;
                 try {
                     channel = listener.accept();
-                } catch (IOException e) {
-                    log("accept failed: %s", e.getMessage());      // e.g. out of file descriptors
-                    return;
-                }
-                if (channel == null) return;                        // nobody else is waiting
-                try {
+                    if (channel == null) return;                    // nobody else is waiting
                     channel.configureBlocking(false);
                     channel.setOption(StandardSocketOptions.TCP_NODELAY, true);   // echo at once
                     var c = new Connection(channel);
                     channel.register(selector, SelectionKey.OP_READ, c);
                     connections.add(c);
-                    if (narrate || connections.size() <= 3 || Integer.bitCount(connections.size()) == 1) {
-                        log("accepted %s (%,d open)", channel.getRemoteAddress(), connections.size());
-                    }
-                } catch (IOException e) {
-                    log("a client left before we could serve it: %s", e.getMessage());
-                    try {
-                        channel.close();
-                    } catch (IOException ignored) {
-                        // It is gone either way.
-                    }
+                    trace("accepted %s (%,d open)", channel.getRemoteAddress(), connections.size());
+                } catch (IOException e) {           // out of file descriptors, or a client gone at once
+                    log("accept failed: %s", e.getMessage());
+                    if (channel == null) return;
+                    closeQuietly(channel);
                 }
             }
         }
@@ -283,195 +198,202 @@ class NonBlockingEcho {
                     refuse(key, c, "line longer than " + MAX_LINE + " bytes");
                     return;
                 } else {
-                    if (!c.line.hasRemaining()) c.line = grow(c.line);
+                    if (!c.line.hasRemaining()) c.line = ByteBuffer.allocate(2 * c.line.capacity()).put(c.line.flip());
                     c.line.put(b);
                 }
             }
-            if (narrate) {
-                log("%s: read %d bytes, %d complete line(s), %d bytes of a line waiting for more",
-                        c.name, n, lines, c.line.position());
-            }
+            trace("%s: read %d bytes, %d complete line(s), %d bytes of a line waiting for more",
+                    c.name, n, lines, c.line.position());
             send(key, c, replies.flip());
         }
         // end::read[]
 
-        static ByteBuffer grow(ByteBuffer line) {
-            return ByteBuffer.allocate(Math.min(line.capacity() * 2, MAX_LINE)).put(line.flip());
-        }
-
         void endOfStream(SelectionKey key, Connection c) throws IOException {
-            if (narrate) log("%s: end of stream", c.name);
+            trace("%s: end of stream", c.name);
             c.peerClosed = true;
             if (c.line.position() > 0 && !c.refused) {         // a last line without '\n' still counts
-                replies.clear();
-                send(key, c, replies.put(c.line.flip()).put((byte) '\n').flip());
+                send(key, c, replies.clear().put(c.line.flip()).put((byte) '\n').flip());
             }
-            if (c.unsent.isEmpty()) close(key, c);
-            else key.interestOps(SelectionKey.OP_WRITE);      // close once the rest is written
+            if (c.unsentBytes == 0) close(c);
+            else updateInterest(key, c);                      // close once the rest is written
         }
 
         // tag::send[]
         /// Writes what the kernel takes now; keeps the rest and asks for OP_WRITE. Never waits.
         void send(SelectionKey key, Connection c, ByteBuffer bytes) throws IOException {
+            if (c.unsentBytes == 0) c.channel.write(bytes);  // writes what fits in the send buffer
             if (!bytes.hasRemaining()) return;
-            if (c.unsent.isEmpty()) c.channel.write(bytes);  // writes what fits in the send buffer
-            if (bytes.hasRemaining()) {
-                var copy = ByteBuffer.allocate(bytes.remaining()).put(bytes).flip();
-                c.unsent.add(copy);
-                c.unsentBytes += copy.remaining();
-                if (narrate) log("%s: the kernel is full; %,d bytes wait for OP_WRITE", c.name, c.unsentBytes);
-                updateInterest(key, c);
+            if (c.unsent.remaining() < bytes.remaining()) {  // make room: the one place the loop allocates
+                c.unsent = ByteBuffer.allocate(c.unsentBytes + Math.max(bytes.remaining(), c.unsentBytes))
+                        .put(c.unsent.flip());
             }
+            c.unsentBytes = c.unsent.put(bytes).position();
+            trace("%s: the kernel is full; %,d bytes wait for OP_WRITE", c.name, c.unsentBytes);
+            updateInterest(key, c);
         }
 
         /// The socket is writable again: write what was kept, in order.
         void writeUnsent(SelectionKey key, Connection c) throws IOException {
-            while (!c.unsent.isEmpty()) {
-                ByteBuffer head = c.unsent.peek();
-                c.unsentBytes -= c.channel.write(head);
-                if (head.hasRemaining()) break;     // full again: wait for the next OP_WRITE
-                c.unsent.poll();
+            c.channel.write(c.unsent.flip());
+            c.unsentBytes = c.unsent.compact().position();
+            if (c.unsentBytes == 0 && c.peerClosed) {
+                close(c);
+            } else {
+                if (c.unsentBytes == 0 && c.refused) c.channel.shutdownOutput();
+                updateInterest(key, c);
             }
-            if (c.unsent.isEmpty()) {
-                if (narrate) log("%s: everything sent", c.name);
-                if (c.peerClosed) {
-                    close(key, c);
-                    return;
-                }
-                if (c.refused) shutDownOutput(c);
-            }
-            updateInterest(key, c);
         }
 
         /// OP_WRITE while replies wait; OP_READ unless this client already has too many unread
         /// replies: then the loop stops reading from it, and TCP slows that client down, alone.
         static void updateInterest(SelectionKey key, Connection c) {
-            int ops = c.unsent.isEmpty() ? 0 : SelectionKey.OP_WRITE;
-            if (!c.peerClosed && c.unsentBytes < MAX_UNSENT) ops |= SelectionKey.OP_READ;
-            int before = key.interestOps();
-            if (before == ops) return;
-            key.interestOps(ops);
-            boolean wasReading = (before & SelectionKey.OP_READ) != 0;
-            boolean reading = (ops & SelectionKey.OP_READ) != 0;
+            boolean reading = !c.peerClosed && c.unsentBytes < MAX_UNSENT;
+            boolean wasReading = (key.interestOps() & SelectionKey.OP_READ) != 0;
+            key.interestOps((c.unsentBytes == 0 ? 0 : SelectionKey.OP_WRITE) | (reading ? SelectionKey.OP_READ : 0));
+            if (reading && !wasReading) log("%s: replies taken; OP_READ on again", c.name);
             if (wasReading && !reading && !c.peerClosed) {
                 log("%s: %,d bytes of replies not taken; OP_READ off until it reads them", c.name, c.unsentBytes);
-            } else if (!wasReading && reading) {
-                log("%s: replies taken; OP_READ on again", c.name);
             }
         }
         // end::send[]
 
-        /// Sends an error line, then FIN once it is out; what the client still sends is discarded
-        /// (closing with unread bytes would send a reset that can destroy the error line).
+        /// Sends an error line, then FIN once it is out; what the client still sends is read and
+        /// discarded (closing with unread bytes would send a reset that can destroy the error line).
+        /// A real server would also close a refused client that never closes, after a grace period.
         void refuse(SelectionKey key, Connection c, String reason) throws IOException {
             log("%s: refused: %s", c.name, reason);
             c.refused = true;
             send(key, c, ByteBuffer.wrap(("ERROR " + reason + "; closing\n").getBytes(StandardCharsets.UTF_8)));
-            if (c.unsent.isEmpty()) shutDownOutput(c);
+            if (c.unsentBytes == 0) c.channel.shutdownOutput();
             updateInterest(key, c);
         }
 
-        void shutDownOutput(Connection c) throws IOException {
-            c.channel.shutdownOutput();
-            c.closeBy = System.nanoTime() + REFUSAL_GRACE.toNanos();
-            refusing.add(c);
+        void close(Connection c) {
+            closeQuietly(c.channel);                // closing a channel also cancels its key
+            if (connections.remove(c)) trace("%s: closed (%,d open)", c.name, connections.size());
         }
 
-        void closeRefusedPastTheirGrace() {
-            long now = System.nanoTime();
-            refusing.removeIf(c -> {
-                if (c.channel.isOpen() && now - c.closeBy < 0) return false;
-                closeQuietly(c);
-                return true;
-            });
-        }
-
-        void close(SelectionKey key, Connection c) {
-            key.cancel();
-            closeQuietly(c);
-        }
-
-        void closeQuietly(Connection c) {
+        static void closeQuietly(SocketChannel channel) {
             try {
-                c.channel.close();
+                channel.close();
             } catch (IOException e) {
                 // Closing a socket that already failed: nothing more to do.
-            }
-            if (connections.remove(c) && (narrate || connections.size() < 3)) {
-                log("%s: closed (%,d open)", c.name, connections.size());
             }
         }
     }
 
     static Server start(int port) throws IOException {
-        return start(port, true);
+        // Create the listening channel and bind it to loopback: only this machine can connect.
+        var loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        return new Server(ServerSocketChannel.open().bind(loopback, BACKLOG));
     }
 
-    static Server start(int port, boolean narrate) throws IOException {
-        // Create the listening channel and bind it to loopback: only this machine can connect.
-        var listener = ServerSocketChannel.open();
-        try {
-            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), BACKLOG);
-            return new Server(listener, narrate);
-        } catch (IOException e) {
-            listener.close();
-            throw e;
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/08_NonBlockingEcho.java [--port N] [--help]
+
+            A line echo server with one thread: non-blocking sockets and a Selector that says
+            which of them are ready. Many clients, no thread per client, nobody waits for anybody.
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --help     print this help and exit
+
+            Then, in another terminal:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the lesson sees end of stream)
+            """.formatted(DEFAULT_PORT);
+
+    public static void main(String[] args) throws Exception {
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
+        try (Server server = start(port)) {
+            log("listening on %s:%d (one event-loop thread); try: nc -N localhost %d",
+                    server.listener.socket().getInetAddress().getHostAddress(), server.port(), server.port());
+            server.loop.join();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
         }
     }
 
+    /// Prints a line of narration: the time, the thread, what happens.
     static void log(String format, Object... args) {
         System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    public static void main(String[] args) throws Exception {
-        int port = DEFAULT_PORT;
-        boolean narrate = true;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--port" -> {
-                    if (i + 1 == args.length) usageError("--port needs a number");
-                    port = parseNumber(args[++i]);
-                    if (port < 0 || port > 65_535) usageError("a port is a number from 0 to 65535, not " + port);
-                }
-                case "--quiet" -> narrate = false;
-                case "--raw" -> {
-                    showRawBehaviour();
-                    return;
-                }
-                default -> usageError("unknown argument: " + args[i]);
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
             }
         }
-        try (Server server = start(port, narrate)) {
-            log("listening on %s:%d (one event-loop thread); try: nc localhost %d",
-                    server.listener.socket().getInetAddress().getHostAddress(), server.port(), server.port());
-            server.loopThread().join();
-        } catch (BindException e) {
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    static int parseNumber(String text) {
-        try {
-            return Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            usageError("not a number: " + text);
-            return -1;
-        }
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }

@@ -2,7 +2,6 @@
 //JAVA 25+
 
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,9 +11,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,35 +27,30 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /// Lesson 11 · The pooled server — N workers and a queue of Q, both bounded; K acceptors under a supervisor.
 ///
-/// Run it: `./jbang lessons/11_PooledServer.java [--workers 4] [--queue 4] [--acceptors 2] [--crash-every 3]`.
-/// Read: docs/chapters/11-pooled-server.adoc
+/// Run it: `./jbang lessons/11_PooledServer.java [--workers 4] [--queue 4] [--acceptors 2] [--crash-every 3]`;
+/// talk to it: `nc -N localhost 1234`.
+/// Chapter: docs/chapters/11-pooled-server.adoc · Test: lessons/test/PooledServerTest.java ·
+/// Lab: labs/03-worker-pool
+/// Not here: a thread per connection (lesson 10), one thread for every connection (lesson 08), a
+/// deadline for a whole line against clients that trickle a byte at a time (chapter 11 says why).
 class PooledServer {
     static final int DEFAULT_PORT = 1234;
     /// The longest line the server accepts, in bytes, not counting the newline.
     static final int MAX_LINE = 8192;
+    /// How many finished connections the kernel may hold before an acceptor takes them. The JDK's
+    /// default is 50; a burst beyond it waits in SYN retries instead of getting a quick BUSY.
+    /// Linux caps the number at net.core.somaxconn.
     static final int BACKLOG = 1024;
     static final String BUSY = "BUSY try later";
+    /// How long a worker waits for a client's next bytes before it gives up on it.
+    static final Duration READ_DEADLINE = Duration.ofSeconds(30);
 
-    static final String USAGE = """
-            Usage: ./jbang lessons/11_PooledServer.java [options]
-
-            A line echo server ("ECHO <line>") with bounds: a fixed pool of workers, a bounded
-            queue of waiting connections, and K acceptors watched by a supervisor.
-
-              --port N          the TCP port (default %d; 0 picks any free port)
-              --workers N       connections served at once (default 4)
-              --queue Q         connections that may wait for a worker (default 4); beyond that
-                                a client gets "%s" and is closed
-              --acceptors K     threads waiting in accept() on the one listening socket (default 2)
-              --crash-every N   make each acceptor die on purpose after N connections (default never)
-              --quiet           narrate connections only, not every line (for measuring, lesson 19)
-              --help            print this help and exit
-            """.formatted(DEFAULT_PORT, BUSY);
-
-    record Config(int port, int workers, int queue, int acceptors, int crashEvery) {
-        static Config of(int port) {
-            return new Config(port, 4, 4, 2, 0);
+    record Config(int port, int workers, int queue, int acceptors, int crashEvery, Duration readDeadline) {
+        Config(int port, int workers, int queue, int acceptors, int crashEvery) {
+            this(port, workers, queue, acceptors, crashEvery, READ_DEADLINE);
         }
+
+        static Config of(int port) { return new Config(port, 4, 4, 2, 0); }
     }
 
     /// One acceptor's place in the pool: the thread now in it, and the connection it holds between
@@ -66,9 +60,7 @@ class PooledServer {
         final AtomicReference<Socket> holding = new AtomicReference<>();
         volatile Thread thread;
 
-        Acceptor(int id) {
-            this.id = id;
-        }
+        Acceptor(int id) { this.id = id; }
     }
 
     /// What the supervisor hears when an acceptor dies: like a monitor's DOWN message in Erlang.
@@ -108,10 +100,7 @@ class PooledServer {
             supervisor.interrupt();
             workers.forEach(Thread::interrupt); // a worker waiting in take() ends
             for (Socket s : connections) s.close();
-            for (Acceptor a : acceptors) {
-                Socket held = a.holding.get();
-                if (held != null) held.close();
-            }
+            for (Acceptor a : acceptors) if (a.holding.get() instanceof Socket held) held.close();
         }
     }
 
@@ -120,9 +109,8 @@ class PooledServer {
         Server server = new Server(config);
         server.listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), config.port()), BACKLOG);
         // Start a fixed pool of workers: the most threads this server will ever serve with.
-        for (int i = 1; i <= config.workers(); i++) {
-            server.workers.add(Thread.ofPlatform().name("worker-" + i).start(() -> work(server)));
-        }
+        for (int i = 1; i <= config.workers(); i++) server.workers.add(
+                Thread.ofPlatform().name("worker-" + i).start(() -> work(server)));
         // Start the supervisor; it starts the acceptors and restarts any that dies.
         for (int i = 1; i <= config.acceptors(); i++) server.acceptors.add(new Acceptor(i));
         server.supervisor = Thread.ofPlatform().name("supervisor").start(() -> supervise(server));
@@ -169,6 +157,7 @@ class PooledServer {
         while (!server.listener.isClosed()) {
             Socket client;
             try {
+                // One acceptor at a time is in accept(2): the others wait for the socket's lock.
                 log("waiting in accept()");
                 client = server.listener.accept();
             } catch (IOException e) {
@@ -209,7 +198,7 @@ class PooledServer {
                 Socket client = server.waiting.take();    // an idle worker waits here
                 server.busyWorkers.incrementAndGet();
                 try {
-                    serve(client);
+                    serve(server, client);
                 } finally {
                     server.busyWorkers.decrementAndGet();
                     server.connections.remove(client);
@@ -222,19 +211,25 @@ class PooledServer {
     }
     // end::work[]
 
-    static void serve(Socket client) {
+    // tag::serve[]
+    static void serve(Server server, Socket client) {
         log("serving %s", client.getRemoteSocketAddress());
         try (client) {
             client.setTcpNoDelay(true);
+            // A read deadline: a client that sends nothing for this long loses its worker. Each byte
+            // that arrives starts the wait again, so a client that trickles bytes keeps it.
+            client.setSoTimeout((int) server.config.readDeadline().toMillis());
             InputStream in = new BufferedInputStream(client.getInputStream());
-            OutputStream out = new BufferedOutputStream(client.getOutputStream());
+            OutputStream out = client.getOutputStream();
             try {
                 for (String line; (line = readLine(in, MAX_LINE)) != null; ) {
-                    if (!quiet) log("read \"%s\"; answering", line);
+                    trace("read \"%s\"; answering", line);
                     out.write(("ECHO " + line + "\n").getBytes(StandardCharsets.UTF_8));
-                    out.flush();
                 }
                 log("end of stream: %s left; free for the next", client.getRemoteSocketAddress());
+            } catch (SocketTimeoutException e) {
+                log("%s sent nothing for %d s: closing it; the worker is free for the next",
+                        client.getRemoteSocketAddress(), server.config.readDeadline().toSeconds());
             } catch (LineTooLongException e) {
                 log("refused: %s", e.getMessage());
                 refuse(client, "ERROR " + e.getMessage() + "; closing");
@@ -243,18 +238,17 @@ class PooledServer {
             log("connection ended: %s", e.getMessage());
         }
     }
+    // end::serve[]
 
-    /// Reads bytes up to the next `\n` and returns them as text without the line ending, or null at
-    /// end of stream. A line longer than `max` bytes is refused before it can fill memory.
+    /// Lesson 05's bounded `readLine`: text up to the next `\n`, null at end of stream, and a line
+    /// longer than `max` bytes refused before it can fill memory.
     static String readLine(InputStream in, int max) throws IOException {
         var line = new ByteArrayOutputStream();
-        while (true) {
-            int b = in.read();
+        for (int b; (b = in.read()) != '\n'; line.write(b)) {
             if (b == -1) return line.size() == 0 ? null : text(line);
-            if (b == '\n') return text(line);
             if (line.size() == max) throw new LineTooLongException("line longer than " + max + " bytes");
-            line.write(b);
         }
+        return text(line);
     }
 
     static String text(ByteArrayOutputStream bytes) {
@@ -278,80 +272,129 @@ class PooledServer {
     }
 
     static final class LineTooLongException extends IOException {
-        LineTooLongException(String message) {
-            super(message);
-        }
+        LineTooLongException(String message) { super(message); }
     }
 
-    /// When set, the per-line narration is left out: printing costs more than echoing.
-    static volatile boolean quiet;
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
-    static void log(String format, Object... args) {
-        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
-                args.length == 0 ? format : format.formatted(args));
-    }
+    static final String USAGE = """
+            Usage: ./jbang lessons/11_PooledServer.java [options]
+
+            A line echo server ("ECHO <line>") with bounds: a fixed pool of workers, a bounded
+            queue of waiting connections, and K acceptors watched by a supervisor.
+
+              --port N          the TCP port (default %d; 0 picks any free port)
+              --workers N       connections served at once (default 4)
+              --queue Q         connections that may wait for a worker (default 4); beyond that
+                                a client gets "%s" and is closed
+              --acceptors K     threads taking turns in accept() on the one listening socket (default 2)
+              --crash-every N   make each acceptor die on purpose after N connections (default never)
+              --deadline S      close a client that sends nothing for S seconds (default %d)
+              --help            print this help and exit
+
+            Then, in another terminal:  nc -N localhost 1234
+            (-N: when you press Ctrl-D, nc shuts down its sending side, and the lesson sees end of stream)
+            """.formatted(DEFAULT_PORT, BUSY, READ_DEADLINE.toSeconds());
 
     public static void main(String[] args) throws Exception {
-        Config config = parse(args);
+        var commandLine = new CommandLine(USAGE, args);
+        var config = new Config(commandLine.port(DEFAULT_PORT),
+                commandLine.number("--workers", 4, 1, 10_000),
+                commandLine.number("--queue", 4, 0, 1_000_000),
+                commandLine.number("--acceptors", 2, 1, 100),
+                commandLine.number("--crash-every", 0, 1, 1_000_000),
+                Duration.ofSeconds(commandLine.number("--deadline", (int) READ_DEADLINE.toSeconds(), 1, 86_400)));
+        commandLine.done();
         try (Server server = start(config)) {
-            log("listening on %s:%d (workers: %d, queue: %d, acceptors: %d%s); try: nc localhost %d",
+            log("listening on %s:%d (workers: %d, queue: %d, acceptors: %d%s); try: nc -N localhost %d",
                     server.listener.getInetAddress().getHostAddress(), server.port(), config.workers(),
                     config.queue(), config.acceptors(),
                     config.crashEvery() > 0 ? ", each dies after " + config.crashEvery() + " connections" : "",
                     server.port());
             server.supervisor.join();
         } catch (BindException e) {
-            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
-                    + "Stop it, or choose another port: --port 0 picks a free one.%n", config.port(), e.getMessage());
-            System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot listen on port " + config.port() + ": " + e.getMessage());
-            System.exit(1);
+            CommandLine.exitPortInUse(config.port(), e);
         }
     }
 
-    /// Reads the options. Anything else is a mistake: say what, print usage, exit 2.
-    static Config parse(String[] args) {
-        int port = DEFAULT_PORT, workers = 4, queue = 4, acceptors = 2, crashEvery = 0;
-        for (int i = 0; i < args.length; i++) {
-            String arg = args[i];
-            switch (arg) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--quiet" -> quiet = true;
-                case "--port", "--workers", "--queue", "--acceptors", "--crash-every" -> {
-                    if (i + 1 == args.length) usageError(arg + " needs a number");
-                    String value = args[++i];
-                    switch (arg) {
-                        case "--port" -> port = parseNumber(value, 0, 65_535);
-                        case "--workers" -> workers = parseNumber(value, 1, 10_000);
-                        case "--queue" -> queue = parseNumber(value, 0, 1_000_000);
-                        case "--acceptors" -> acceptors = parseNumber(value, 1, 100);
-                        default -> crashEvery = parseNumber(value, 1, 1_000_000);
-                    }
-                }
-                default -> usageError("unknown argument: " + arg);
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
             }
         }
-        return new Config(port, workers, queue, acceptors, crashEvery);
-    }
 
-    static int parseNumber(String text, int min, int max) {
-        try {
-            int n = Integer.parseInt(text);
-            if (n >= min && n <= max) return n;
-        } catch (NumberFormatException e) {
-            // Fall through to the usage error.
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
         }
-        usageError("expected a number from " + min + " to " + max + ", not " + text);
-        return -1;
-    }
 
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
     }
 }

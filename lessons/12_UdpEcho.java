@@ -15,35 +15,27 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /// Lesson 12 · UDP echo — no connection: each datagram carries its sender's address, the reply goes there.
 ///
+///
 /// Run it: `./jbang lessons/12_UdpEcho.java [--port 1234]`; talk to it: `nc -u 127.0.0.1 1234`,
 /// or `./jbang lessons/12_UdpEcho.java --client`.
-/// Read: docs/chapters/12-udp-echo.adoc
+/// Chapter: docs/chapters/12-udp-echo.adoc · Test: lessons/test/UdpEchoTest.java ·
+/// Lab: labs/06-reliable-udp
+/// Not here: peers that talk to each other (lesson 13), retries and sequence numbers (lab 06),
+/// broadcast and multicast (a later lesson).
 class UdpEcho {
     static final int DEFAULT_PORT = 1234;
     /// The largest datagram the server echoes, in bytes (the course's Python UDP clients read 1024).
     static final int MAX_DATAGRAM = 1024;
+    // No backlog: UDP has no listen() and no accept queue. Datagrams wait in the socket's receive
+    // buffer, and when it is full the kernel drops them (chapter 12 shows it).
     /// How long the client waits for a reply before it calls the datagram lost.
     static final int REPLY_TIMEOUT_MS = 2_000;
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/12_UdpEcho.java [--port N] [--help]
-                   ./jbang lessons/12_UdpEcho.java --client [--host H] [--port N] [--buffer N]
-
-            A UDP echo server: every datagram that arrives goes back, whole, to the address
-            and port it came from. No connections, no accept: one socket serves everyone.
-
-              --port N     the UDP port to receive on, or to send to (default %d; 0 = any free port)
-              --client     be the client: send each line you type as one datagram, print the reply
-              --host H     the server's host, for --client (default 127.0.0.1)
-              --buffer N   the client's receive buffer in bytes (default %d): a smaller one shows truncation
-              --help       print this help and exit
-
-            Then, in another terminal:  nc -u 127.0.0.1 1234
-            """.formatted(DEFAULT_PORT, MAX_DATAGRAM);
 
     /// A running server: the port it got, and `close()` to stop it.
     record Server(DatagramSocket socket, Thread loop) implements AutoCloseable {
@@ -90,7 +82,7 @@ class UdpEcho {
     static void serve(DatagramSocket socket) {
         while (!socket.isClosed()) {
             try {
-                log("waiting in receive() for the next datagram, from anyone");
+                trace("waiting in receive() for the next datagram, from anyone");
                 Datagram datagram = receive(socket, MAX_DATAGRAM);
                 if (datagram.truncated()) {
                     log("a datagram from %s was longer than %d bytes; refusing it", datagram.sender(), MAX_DATAGRAM);
@@ -98,7 +90,7 @@ class UdpEcho {
                             .getBytes(StandardCharsets.UTF_8), datagram.sender());
                     continue;
                 }
-                log("%d bytes from %s: %s", datagram.data().length, datagram.sender(), printable(datagram.text()));
+                trace("%d bytes from %s: %s", datagram.data().length, datagram.sender(), printable(datagram.text()));
                 // The reply goes to the address and port the datagram came from: that is all we know.
                 reply(socket, datagram.data(), datagram.sender());
             } catch (IOException e) {
@@ -110,7 +102,7 @@ class UdpEcho {
 
     static void reply(DatagramSocket socket, byte[] data, SocketAddress to) throws IOException {
         socket.send(new DatagramPacket(data, data.length, to));
-        log("sent %d bytes back to %s", data.length, to);
+        trace("sent %d bytes back to %s", data.length, to);
     }
     // end::serve[]
 
@@ -148,30 +140,31 @@ class UdpEcho {
         return "\"" + (shown.length() > 80 ? shown.substring(0, 80) + "..." : shown) + "\"";
     }
 
-    static void log(String format, Object... args) {
-        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
-                args.length == 0 ? format : format.formatted(args));
-    }
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/12_UdpEcho.java [--port N] [--help]
+                   ./jbang lessons/12_UdpEcho.java --client [--host H] [--port N] [--buffer N]
+
+            A UDP echo server: every datagram that arrives goes back, whole, to the address
+            and port it came from. No connections, no accept: one socket serves everyone.
+
+              --port N     the UDP port to receive on, or to send to (default %d; 0 = any free port)
+              --client     be the client: send each line you type as one datagram, print the reply
+              --host H     the server's host, for --client (default 127.0.0.1)
+              --buffer N   the client's receive buffer in bytes (default %d): a smaller one shows truncation
+              --help       print this help and exit
+
+            Then, in another terminal:  nc -u 127.0.0.1 1234
+            """.formatted(DEFAULT_PORT, MAX_DATAGRAM);
 
     public static void main(String[] args) throws Exception {
-        // Read the options. Anything else is a mistake: say what, print usage, exit 2.
-        boolean client = false;
-        String host = "127.0.0.1";
-        int port = DEFAULT_PORT;
-        int buffer = MAX_DATAGRAM;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--client" -> client = true;
-                case "--host" -> host = value(args, ++i, "--host");
-                case "--port" -> port = number(value(args, ++i, "--port"), 0, 65_535);
-                case "--buffer" -> buffer = number(value(args, ++i, "--buffer"), 1, 65_507);
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
+        var commandLine = new CommandLine(USAGE, args);
+        boolean client = commandLine.flag("--client");
+        String host = commandLine.text("--host", "127.0.0.1");
+        int port = commandLine.port(DEFAULT_PORT);
+        int buffer = commandLine.number("--buffer", MAX_DATAGRAM, 1, 65_507);
+        commandLine.done();
         if (client) {
             runClient(new InetSocketAddress(host, port), buffer,
                     new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
@@ -182,34 +175,88 @@ class UdpEcho {
             log("listening on %s:%d (UDP); try: nc -u %s %d", address, server.port(), address, server.port());
             server.loop().join();
         } catch (BindException e) {
-            System.err.printf("UDP port %d is already in use (%s). Is another lesson still running? "
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot receive on UDP port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    static String value(String[] args, int i, String option) {
-        if (i >= args.length) usageError(option + " needs a value");
-        return args[i];
-    }
-
-    static int number(String text, int min, int max) {
-        try {
-            int n = Integer.parseInt(text);
-            if (n >= min && n <= max) return n;
-        } catch (NumberFormatException e) {
-            // Fall through to the message below.
-        }
-        usageError("expected a number from " + min + " to " + max + ", not " + text);
-        return -1;
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }

@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,34 +27,22 @@ import java.util.function.Consumer;
 
 /// Lesson 13 · UDP chat — the server knows its peers only from the datagrams they send, and relays.
 ///
+///
 /// Run it: `./jbang lessons/13_UdpChat.java [--port 1234] [--silence SECONDS]`; join it:
 /// `./jbang lessons/13_UdpChat.java --client` or `nc -u 127.0.0.1 1234`.
-/// Read: docs/chapters/13-udp-chat.adoc
+/// Chapter: docs/chapters/13-udp-chat.adoc · Test: lessons/test/UdpChatTest.java ·
+/// Lab: labs/06-reliable-udp
+/// Not here: delivery that survives loss (lab 06), a chat over TCP where the server sees each
+/// member leave (lesson 14).
 class UdpChat {
     static final int DEFAULT_PORT = 1234;
     /// The longest message the server relays, in bytes: with its sender's name in front it still
     /// fits the 1024 bytes that the course's Python UDP chat client reads.
     static final int MAX_MESSAGE = 960;
     static final int MAX_DATAGRAM = 1024;
+    // No backlog: UDP has no listen() and no accept queue. Datagrams wait in the socket's receive
+    // buffer, and when it is full the kernel drops them (chapter 12 shows it).
     static final Duration DEFAULT_SILENCE = Duration.ofMinutes(5);
-
-    static final String USAGE = """
-            Usage: ./jbang lessons/13_UdpChat.java [--port N] [--silence SECONDS] [--help]
-                   ./jbang lessons/13_UdpChat.java --client [--host H] [--port N]
-
-            A UDP chat server. It has no connections: a peer is an address and port it has
-            received a datagram from. Each message is relayed to every other peer. /quit (or
-            exit) leaves; a peer silent for longer than --silence is forgotten.
-
-              --port N      the UDP port (default %d; 0 = any free port)
-              --silence S   forget a peer after S seconds without a datagram (default %d)
-              --client      be a client: send what you type, print what arrives
-              --host H      the server's host, for --client (default 127.0.0.1)
-              --help        print this help and exit
-
-            Then, in other terminals:  ./jbang lessons/13_UdpChat.java --client
-                                  or:  nc -u 127.0.0.1 1234
-            """.formatted(DEFAULT_PORT, DEFAULT_SILENCE.toSeconds());
 
     /// What the server knows of a peer: when it last heard from it, and whether it ends its
     /// datagrams with a newline (as `nc` does), so that what it receives looks the same way.
@@ -114,7 +104,7 @@ class UdpChat {
                     case "/quit", "exit" -> leave(socket, peers, from);
                     case "/join", "" -> { }                 // heard from, nothing to relay
                     default -> {
-                        log("%s says \"%s\"; relaying it to %d peer(s)", from, text, peers.size() - 1);
+                        trace("%s says \"%s\"; relaying it to %d peer(s)", from, text, peers.size() - 1);
                         relay(socket, peers, from, name(from) + ": " + text);
                     }
                 }
@@ -232,30 +222,33 @@ class UdpChat {
     }
     // end::client[]
 
-    static void log(String format, Object... args) {
-        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
-                args.length == 0 ? format : format.formatted(args));
-    }
+    // ---- The command line. Below this line every lesson has the same block; read it once. ----
+
+    static final String USAGE = """
+            Usage: ./jbang lessons/13_UdpChat.java [--port N] [--silence SECONDS] [--help]
+                   ./jbang lessons/13_UdpChat.java --client [--host H] [--port N]
+
+            A UDP chat server. It has no connections: a peer is an address and port it has
+            received a datagram from. Each message is relayed to every other peer. /quit (or
+            exit) leaves; a peer silent for longer than --silence is forgotten.
+
+              --port N      the UDP port (default %d; 0 = any free port)
+              --silence S   forget a peer after S seconds without a datagram (default %d)
+              --client      be a client: send what you type, print what arrives
+              --host H      the server's host, for --client (default 127.0.0.1)
+              --help        print this help and exit
+
+            Then, in other terminals:  ./jbang lessons/13_UdpChat.java --client
+                                  or:  nc -u 127.0.0.1 1234
+            """.formatted(DEFAULT_PORT, DEFAULT_SILENCE.toSeconds());
 
     public static void main(String[] args) throws Exception {
-        // Read the options. Anything else is a mistake: say what, print usage, exit 2.
-        boolean client = false;
-        String host = "127.0.0.1";
-        int port = DEFAULT_PORT;
-        Duration silence = DEFAULT_SILENCE;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--help", "-h" -> {
-                    System.out.print(USAGE);
-                    System.exit(0);
-                }
-                case "--client" -> client = true;
-                case "--host" -> host = value(args, ++i, "--host");
-                case "--port" -> port = number(value(args, ++i, "--port"), 0, 65_535);
-                case "--silence" -> silence = Duration.ofSeconds(number(value(args, ++i, "--silence"), 1, 86_400));
-                default -> usageError("unknown argument: " + args[i]);
-            }
-        }
+        var commandLine = new CommandLine(USAGE, args);
+        boolean client = commandLine.flag("--client");
+        String host = commandLine.text("--host", "127.0.0.1");
+        int port = commandLine.port(DEFAULT_PORT);
+        var silence = Duration.ofSeconds(commandLine.number("--silence", (int) DEFAULT_SILENCE.toSeconds(), 1, 86_400));
+        commandLine.done();
         if (client) {
             runClient(new InetSocketAddress(host, port),
                     new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
@@ -267,34 +260,88 @@ class UdpChat {
                     address, server.port(), silence.toSeconds(), address, server.port());
             server.loop().join();
         } catch (BindException e) {
-            System.err.printf("UDP port %d is already in use (%s). Is another lesson still running? "
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Prints a line of narration: the time, the thread, what happens.
+    static void log(String format, Object... args) {
+        System.out.printf("%tT [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(),
+                args.length == 0 ? format : format.formatted(args));
+    }
+
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
+    /// the server, and printing a line costs more than echoing one.
+    static void trace(String format, Object... args) {
+        if (!QUIET) log(format, args);
+    }
+
+    static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
+
+    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
             System.exit(1);
-        } catch (SocketException e) {
-            System.err.println("Cannot receive on UDP port " + port + ": " + e.getMessage());
-            System.exit(1);
         }
-    }
-
-    static String value(String[] args, int i, String option) {
-        if (i >= args.length) usageError(option + " needs a value");
-        return args[i];
-    }
-
-    static int number(String text, int min, int max) {
-        try {
-            int n = Integer.parseInt(text);
-            if (n >= min && n <= max) return n;
-        } catch (NumberFormatException e) {
-            // Fall through to the message below.
-        }
-        usageError("expected a number from " + min + " to " + max + ", not " + text);
-        return -1;
-    }
-
-    static void usageError(String problem) {
-        System.err.println("error: " + problem);
-        System.err.print(USAGE);
-        System.exit(2);
     }
 }

@@ -103,12 +103,20 @@ class HybridEchoTest {
     }
 
     @Test
-    void theDemoShowsTheSenderStallingThenEverythingComingBack() throws Exception {
-        try (LessonRun run = LessonRun.start("HybridEcho", "--port", "0", "--demo")) {
-            assertThat(run.exitCode(Duration.ofSeconds(50))).as(run.output()).isZero();
-            assertThat(run.stdout()).contains("KiB  mailbox 1  reader DISARMED")
-                    .contains("all 10,000 lines came back, in order");
+    void pausedFromTheCommandLineTheOwnerEchoesNothingUntilEnter() throws Exception {
+        try (LessonRun run = LessonRun.start("HybridEcho", "--port", "0", "--paused");
+             var client = new LineClient(run.awaitListeningPort())) {
+            client.sendLine("held back");
+            assertThat(client.staysSilentFor(Duration.ofMillis(500))).as("the owner takes nothing").isTrue();
+            run.process().getOutputStream().write('\n');
+            run.process().getOutputStream().flush();
+            assertThat(client.readLine()).isEqualTo("held back");
         }
+    }
+
+    @Test
+    void listensWithTheBacklogItStates() throws Exception {
+        assertThat(Listeners.backlog(server.port())).isEqualTo(Math.min(HybridEcho.BACKLOG, Listeners.somaxconn()));
     }
 
     @Test

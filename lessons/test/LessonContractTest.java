@@ -235,12 +235,7 @@ class LessonContractTest {
         return source.substring(shared).stripTrailing();
     }
 
-    /// Lessons still being moved into the shared shape; the list only shrinks.
-    static final java.util.Set<String> NOT_YET_IN_SHAPE = java.util.Set.of(
-            "06", "07", "08", "11", "12", "13");
-
     static void sameCommandLineBlock(Lesson lesson) throws IOException {
-        if (NOT_YET_IN_SHAPE.contains(lesson.number())) return;
         assertThat(sharedBlock(lesson.source())).as("the command-line block of " + lesson.file()
                         + " must be the same as " + REFERENCE + "'s (copy it from there)")
                 .isEqualTo(sharedBlock(Files.readString(REFERENCE)));

@@ -28,13 +28,13 @@ class NonBlockingEchoTest {
     }
 
     @AfterEach
-    void stop() throws IOException {
+    void stop() throws Exception {
         server.close();
     }
 
     NonBlockingEcho.Connection awaitConnections(int count) {
-        await().atMost(LIMIT).until(() -> server.connections().size() == count);
-        return server.connections().iterator().next();
+        await().atMost(LIMIT).until(() -> server.connections.size() == count);
+        return server.connections.iterator().next();
     }
 
     // The raw behaviour, without a Selector.
@@ -91,18 +91,18 @@ class NonBlockingEchoTest {
 
     @Test
     @Timeout(60)
-    void oneEventLoopThreadServesFiveHundredClients() throws IOException {
+    void oneEventLoopThreadServesFiveHundredClients() throws Exception {
         server.close();
-        server = NonBlockingEcho.start(0, false);
+        server = NonBlockingEcho.start(0);
         List<LineClient> clients = new ArrayList<>();
         try {
             for (int i = 0; i < 500; i++) clients.add(new LineClient(server.port()));
             for (int i = 0; i < clients.size(); i++) clients.get(i).sendLine("client " + i);
             for (int i = 0; i < clients.size(); i++) assertThat(clients.get(i).readLine()).isEqualTo("client " + i);
             awaitConnections(500);
-            Set<Thread> threads = server.connections().stream().map(NonBlockingEcho.Connection::servedBy)
+            Set<Thread> threads = server.connections.stream().map(c -> c.servedBy)
                     .collect(Collectors.toSet());
-            assertThat(threads).as("every connection was read by the same one thread").containsExactly(server.loopThread());
+            assertThat(threads).as("every connection was read by the same one thread").containsExactly(server.loop);
             // All 500 still connected, and still served: a second round.
             for (int i = 0; i < clients.size(); i++) assertThat(clients.get(i).ask("again " + i)).isEqualTo("again " + i);
         } finally {
@@ -117,13 +117,13 @@ class NonBlockingEchoTest {
             NonBlockingEcho.Connection connection = awaitConnections(1);
             String text = "one byte at a time";
             for (char c : (text + "\n").toCharArray()) {
-                long readsBefore = connection.reads();
+                long readsBefore = connection.reads;
                 client.send(String.valueOf(c));
                 // Each byte is a read of its own: the server really saw the line in pieces.
-                await().atMost(LIMIT).pollInterval(Duration.ofMillis(5)).until(() -> connection.reads() > readsBefore);
+                await().atMost(LIMIT).pollInterval(Duration.ofMillis(5)).until(() -> connection.reads > readsBefore);
             }
             assertThat(client.readLine()).isEqualTo(text);
-            assertThat(connection.reads()).isGreaterThanOrEqualTo(text.length() + 1);
+            assertThat(connection.reads).isGreaterThanOrEqualTo(text.length() + 1);
         }
     }
 
@@ -133,7 +133,7 @@ class NonBlockingEchoTest {
         // 8 MB of lines, more than the kernel's buffers hold, from a client that reads nothing yet.
         try (var slow = new FloodingSender(server.port(), 80_000, 16 * 1024, 16 * 1024)) {
             NonBlockingEcho.Connection connection = awaitConnections(1);
-            await().atMost(LIMIT).until(() -> connection.unsentBytes() >= NonBlockingEcho.MAX_UNSENT);
+            await().atMost(LIMIT).until(() -> connection.unsentBytes >= NonBlockingEcho.MAX_UNSENT);
 
             // The loop keeps its replies and stops reading from it, but everyone else is answered.
             for (int i = 0; i < 20; i++) {
@@ -141,7 +141,7 @@ class NonBlockingEchoTest {
                     assertThat(other.ask("not delayed " + i)).isEqualTo("not delayed " + i);
                 }
             }
-            assertThat(connection.unsentBytes()).as("still waiting for the slow client")
+            assertThat(connection.unsentBytes).as("still waiting for the slow client")
                     .isGreaterThanOrEqualTo(NonBlockingEcho.MAX_UNSENT);
 
             // Once it reads, every kept reply arrives, in order.
@@ -152,8 +152,8 @@ class NonBlockingEchoTest {
 
     @Test
     void aClientThatDisconnectsMidLineDoesNotDisturbTheLoop() throws IOException {
-        ReceiveModeChecks.survivesAClientThatResetsMidLine(server.port(), () -> server.connections().size());
-        assertThat(server.loopThread().isAlive()).isTrue();
+        ReceiveModeChecks.survivesAClientThatResetsMidLine(server.port(), () -> server.connections.size());
+        assertThat(server.loop.isAlive()).isTrue();
     }
 
     @Test
@@ -170,30 +170,24 @@ class NonBlockingEchoTest {
     }
 
     @Test
-    void closeEndsTheLoopAndEveryConnection() throws IOException {
+    void closeEndsTheLoopAndEveryConnection() throws Exception {
         var client = new LineClient(server.port());
         assertThat(client.ask("hi")).isEqualTo("hi");
         server.close();
-        assertThat(server.loopThread().isAlive()).isFalse();
+        assertThat(server.loop.isAlive()).isFalse();
         assertThat(client.readLine()).as("our connection is closed by the server").isNull();
         client.close();
-        assertThat(server.connections()).isEmpty();
+        assertThat(server.connections).isEmpty();
     }
 
     @Test
-    void rawModeShowsNullZeroAndTheCpuPollingCosts() throws Exception {
-        try (LessonRun run = LessonRun.start("NonBlockingEcho", "--raw")) {
-            assertThat(run.exitCode(LIMIT)).as(run.output()).isZero();
-            assertThat(run.stdout()).contains("accept() with no client waiting returned null")
-                    .contains("read() with nothing sent returned 0")
-                    .containsPattern("polling for \\d+ ms: [\\d,]+ reads found nothing, CPU time [\\d.]+ ms")
-                    .containsPattern("waiting in select\\(\\) for \\d+ ms: CPU time [\\d.]+ ms");
-        }
+    void listensWithTheBacklogItStates() throws Exception {
+        assertThat(Listeners.backlog(server.port())).isEqualTo(Math.min(NonBlockingEcho.BACKLOG, Listeners.somaxconn()));
     }
 
     @Test
     void mainPrintsThePortItGotAndEchoes() throws Exception {
-        ReceiveModeChecks.mainPrintsThePortItGotAndEchoes("NonBlockingEcho", "--quiet");
+        ReceiveModeChecks.mainPrintsThePortItGotAndEchoes("NonBlockingEcho");
     }
 
     @Test

@@ -103,6 +103,92 @@ class PooledServerTest {
     }
 
     @Test
+    void listensWithTheBacklogItStates() throws Exception {
+        server = PooledServer.start(PooledServer.Config.of(0));
+        assertThat(Listeners.backlog(server.port())).isEqualTo(Math.min(PooledServer.BACKLOG, Listeners.somaxconn()));
+    }
+
+    /// The acceptors do not all wait in accept(2): NioSocketImpl.accept takes the socket's lock
+    /// first, so one platform thread is in the system call and the others wait for the lock.
+    @Test
+    void oneAcceptorIsInAcceptTheOthersWaitForTheSocketsLock() throws IOException {
+        server = PooledServer.start(new PooledServer.Config(0, 2, 2, 3, 0));
+        awaitOneInAcceptAndTwoWaitingForTheLock();
+        // A client arrives: the acceptor in accept(2) takes it and lets go of the lock, another
+        // acceptor takes the lock and the system call; the picture is the same again.
+        assertThat(connect().ask("hi")).isEqualTo("ECHO hi");
+        awaitOneInAcceptAndTwoWaitingForTheLock();
+    }
+
+    void awaitOneInAcceptAndTwoWaitingForTheLock() {
+        await().atMost(PROMPTLY).untilAsserted(() -> {
+            List<Thread> acceptors = server.acceptors.stream().map(a -> a.thread).toList();
+            List<Thread> inSystemCall = acceptors.stream()
+                    .filter(t -> t.getState() == Thread.State.RUNNABLE && calls(t, "sun.nio.ch.Net", "accept")).toList();
+            List<Thread> waitingForLock = acceptors.stream()
+                    .filter(t -> t.getState() == Thread.State.WAITING
+                            && calls(t, "java.util.concurrent.locks.ReentrantLock", "lock")).toList();
+            assertThat(inSystemCall).as("acceptors in accept(2)").hasSize(1);
+            assertThat(waitingForLock).as("acceptors waiting for the listening socket's lock").hasSize(2);
+            for (Thread t : acceptors) {
+                assertThat(calls(t, "sun.nio.ch.NioSocketImpl", "accept")).as(t.getName() + " is in ServerSocket.accept").isTrue();
+            }
+        });
+    }
+
+    static boolean calls(Thread thread, String className, String method) {
+        for (StackTraceElement frame : thread.getStackTrace()) {
+            if (frame.getClassName().equals(className) && frame.getMethodName().equals(method)) return true;
+        }
+        return false;
+    }
+
+    /// The bounded pool's weakness: connections that say nothing hold every worker and every
+    /// place in the queue, and a well-behaved client is turned away, at once.
+    @Test
+    void idleConnectionsFillThePoolAndALateClientIsToldBusyAtOnce() throws IOException {
+        server = PooledServer.start(new PooledServer.Config(0, 2, 2, 1, 0));
+        for (int i = 0; i < 4; i++) connect();
+        await().atMost(PROMPTLY).until(() -> server.busyWorkers() == 2 && server.waiting() == 2);
+        try (var late = new LineClient(server.port(), Duration.ofSeconds(5))) {
+            late.sendLine("hello");
+            assertThat(late.readLine()).as("told at once, never left hanging").isEqualTo(PooledServer.BUSY);
+            assertThat(late.readLine()).isNull();
+        }
+        assertThat(server.refused()).isEqualTo(1);
+    }
+
+    /// The same idle crowd costs an event loop a little memory each, and no one is turned away.
+    @Test
+    void theSameIdleCrowdDoesNotStopTheEventLoop() throws Exception {
+        try (var loop = NonBlockingEcho.start(0)) {
+            List<LineClient> idle = new ArrayList<>();
+            try {
+                for (int i = 0; i < 50; i++) idle.add(new LineClient(loop.port()));
+                await().atMost(PROMPTLY).until(() -> loop.connections.size() == 50);
+                try (var late = new LineClient(loop.port(), Duration.ofSeconds(5))) {
+                    assertThat(late.ask("hello")).isEqualTo("hello");
+                }
+            } finally {
+                for (LineClient c : idle) c.close();
+            }
+        }
+    }
+
+    @Test
+    void aReadDeadlineFreesAWorkerHeldByASilentClient() throws IOException {
+        server = PooledServer.start(new PooledServer.Config(0, 1, 0, 1, 0, Duration.ofSeconds(1)));
+        var silent = connect();
+        await().atMost(PROMPTLY).until(() -> server.busyWorkers() == 1);
+        try (var meanwhile = new LineClient(server.port())) {
+            assertThat(meanwhile.readLine()).as("the one worker is held").isEqualTo(PooledServer.BUSY);
+        }
+        assertThat(silent.readLine()).as("closed by the server once its deadline passed").isNull();
+        await().atMost(PROMPTLY).until(() -> server.busyWorkers() == 0);
+        assertThat(connect().ask("hello")).as("the freed worker serves the next client").isEqualTo("ECHO hello");
+    }
+
+    @Test
     void refusesAnOversizeLineAndKeepsServingOthers() throws IOException {
         server = PooledServer.start(PooledServer.Config.of(0));
         var bystander = connect();

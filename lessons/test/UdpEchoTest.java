@@ -126,6 +126,36 @@ class UdpEchoTest {
         assertThat(UdpEcho.receive(receiver, 10).truncated()).as("exactly the limit is fine").isFalse();
     }
 
+    /// Since JDK 15 a receive may fill a packet's whole buffer, whatever the last receive left in
+    /// getLength(); only setLength lowers the limit, and then a longer datagram is cut, silently.
+    @Test
+    void aReusedPacketReceivesUpToItsBufferAndSetLengthIsTheTrap() throws IOException {
+        DatagramSocket receiver = socket();
+        DatagramSocket sender = socket();
+        var to = (InetSocketAddress) receiver.getLocalSocketAddress();
+        byte[] longer = bytes("nineteen bytes long");
+        byte[] shorter = bytes("hi");
+        var packet = new DatagramPacket(new byte[64], 64);
+        List<Integer> lengths = new ArrayList<>();
+        for (byte[] datagram : List.of(longer, shorter, longer)) {
+            send(sender, datagram, to);
+            receiver.receive(packet);
+            lengths.add(packet.getLength());
+        }
+        assertThat(lengths).as("the short datagram did not shrink the next receive").containsExactly(19, 2, 19);
+
+        packet.setLength(2);
+        send(sender, longer, to);
+        receiver.receive(packet);
+        assertThat(new String(packet.getData(), 0, packet.getLength(), StandardCharsets.UTF_8))
+                .as("after setLength(2) the next datagram is cut to 2 bytes, with no error").isEqualTo("ni");
+        send(sender, shorter, to);
+        var next = new DatagramPacket(new byte[64], 64);
+        receiver.receive(next);
+        assertThat(new String(next.getData(), 0, next.getLength(), StandardCharsets.UTF_8))
+                .as("the cut-off rest was not kept: the next receive gets the next datagram").isEqualTo("hi");
+    }
+
     @Test
     void theServerRefusesADatagramOverItsLimitAndGoesOn() throws IOException {
         DatagramSocket client = socket();
