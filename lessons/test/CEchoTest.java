@@ -122,7 +122,7 @@ class CEchoTest {
     @Test
     void theLoadClientMeasuresTheCEchoAndLesson08() throws Exception {
         assertThat(load(port, 10)).isPositive();
-        try (var selector = NonBlockingEcho.start(0, false)) {
+        try (var selector = NonBlockingEcho.start(0)) {
             assertThat(load(selector.port(), 10)).isPositive();
         }
     }

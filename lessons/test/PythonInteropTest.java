@@ -65,7 +65,7 @@ class PythonInteropTest {
 
     @Test
     void theEchoClientGetsALineBackFromLesson08() throws Exception {
-        try (var server = NonBlockingEcho.start(0, false);
+        try (var server = NonBlockingEcho.start(0);
              LessonRun client = OtherLanguages.python("tcp_echo_client.py", "--port", String.valueOf(server.port()),
                      "안녕, selector\n")) {
             assertThat(client.exitCode(WAIT)).as(client.output()).isZero();
