@@ -68,9 +68,15 @@ class UdpChat {
         return start(port, DEFAULT_SILENCE, InstantSource.system());
     }
 
-    // tag::start[]
     static Server start(int port, Duration silence, InstantSource clock) throws SocketException {
-        var socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        return start(InetAddress.getLoopbackAddress(), port, silence, clock);
+    }
+
+    // tag::start[]
+    /// Binds `address` (loopback unless told otherwise: which address decides who can join,
+    /// lesson 21) and relays from there.
+    static Server start(InetAddress address, int port, Duration silence, InstantSource clock) throws SocketException {
+        var socket = new DatagramSocket(new InetSocketAddress(address, port));
         // Wake from receive() now and then even when nobody talks, to forget the silent.
         socket.setSoTimeout(Math.clamp(silence.toMillis() / 4, 10, 1_000));
         Map<SocketAddress, Peer> peers = new ConcurrentHashMap<>();
@@ -225,13 +231,14 @@ class UdpChat {
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
-            Usage: ./jbang lessons/13_UdpChat.java [--port N] [--silence SECONDS] [--help]
+            Usage: ./jbang lessons/13_UdpChat.java [--bind ADDRESS] [--port N] [--silence SECONDS] [--help]
                    ./jbang lessons/13_UdpChat.java --client [--host H] [--port N]
 
             A UDP chat server. It has no connections: a peer is an address and port it has
             received a datagram from. Each message is relayed to every other peer. /quit (or
             exit) leaves; a peer silent for longer than --silence is forgotten.
 
+              --bind A      the address to listen on (default 127.0.0.1; 0.0.0.0 lets other hosts in)
               --port N      the UDP port (default %d; 0 = any free port)
               --silence S   forget a peer after S seconds without a datagram (default %d)
               --client      be a client: send what you type, print what arrives
@@ -246,6 +253,7 @@ class UdpChat {
         var commandLine = new CommandLine(USAGE, args);
         boolean client = commandLine.flag("--client");
         String host = commandLine.text("--host", "127.0.0.1");
+        String bind = commandLine.text("--bind", "127.0.0.1");
         int port = commandLine.port(DEFAULT_PORT);
         var silence = Duration.ofSeconds(commandLine.number("--silence", (int) DEFAULT_SILENCE.toSeconds(), 1, 86_400));
         commandLine.done();
@@ -254,7 +262,7 @@ class UdpChat {
                     new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
             return;
         }
-        try (Server server = start(port, silence, InstantSource.system())) {
+        try (Server server = start(InetAddress.getByName(bind), port, silence, InstantSource.system())) {
             String address = server.socket().getLocalAddress().getHostAddress();
             log("listening on %s:%d (UDP); forgetting peers silent for %d s; join: nc -u %s %d",
                     address, server.port(), silence.toSeconds(), address, server.port());

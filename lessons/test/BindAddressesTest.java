@@ -145,6 +145,38 @@ class BindAddressesTest {
         }
     }
 
+    /// A chat peer in Python: joins, prints what arrives, and stops after a line containing `until`
+    /// (or sends `say` and stops, when `until` is empty).
+    static final String PEER = """
+            import socket, sys
+            server, say, until = (sys.argv[1], 1234), sys.argv[2], sys.argv[3]
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(10)
+            s.sendto(b"/join", server)
+            while True:
+                line = s.recv(2048).decode()
+                print(line, flush=True)
+                if line.startswith("* welcome") and say:
+                    s.sendto(say.encode(), server)
+                    break
+                if until and until in line:
+                    break
+            """;
+
+    @Test
+    void theUdpChatServesPeersOnTwoHostsThroughTheServersOwnAddress() throws Exception {
+        TestNetwork.assumeAvailable();
+        try (LessonRun server = network.lesson("a", "UdpChat", "--bind", "0.0.0.0", "--port", "1234");
+             LessonRun onA = LessonRun.startProcess(network.net.on("a", List.of("python3", "-c", PEER, "10.10.1.1", "", "hello from b")))) {
+            server.awaitListeningPort();
+            onA.awaitLine(Pattern.compile("\\* welcome"), Duration.ofSeconds(20));
+            TestNetwork.Result onB = network.run("b", Duration.ofSeconds(20), "python3", "-c", PEER, "10.10.1.1", "hello from b", "");
+            assertThat(onB.exitCode()).as(onB.output()).isZero();
+            assertThat(onA.exitCode(Duration.ofSeconds(20))).as(onA.output()).isZero();
+            assertThat(onA.stdout()).as("b's line, relayed to a with b's address").containsPattern("10\\.10\\.1\\.2:\\d+: hello from b");
+        }
+    }
+
     @Test
     void explainsEachKindOfAddress() throws Exception {
         assertThat(BindAddresses.whoCanConnect(InetAddress.getByName("127.0.0.1"))).contains("only programs on this host");
