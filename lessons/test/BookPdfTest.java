@@ -11,11 +11,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /// The PDF edition (target/book/socket-lab.pdf): it holds every chapter, its diagrams are drawn in
 /// it (their words are on its pages), and two pages with diagrams are turned into pictures in
 /// target/book/screenshots/ for a person to look at. Needs poppler-utils (pdftotext, pdftoppm).
+/// Rendering the PDF takes minutes, so it and this test run in `./mvnw -Pproof verify`.
+@Tag("proof")
 class BookPdfTest {
     static final Path PDF = Path.of("target", "book", "socket-lab.pdf");
     static final Path IMAGES = Path.of("target", "book", "images");
@@ -28,7 +31,7 @@ class BookPdfTest {
     static void readThePdf() throws Exception {
         assumeTrue(onPath("pdftotext") && onPath("pdftoppm"),
                 "no pdftotext/pdftoppm: install Debian's poppler-utils to run this test");
-        assertThat(PDF).as("the PDF edition (./mvnw verify renders it before this test)").isNotEmptyFile();
+        assertThat(PDF).as("the PDF edition (./mvnw -Pproof verify renders it before this test)").isNotEmptyFile();
         Path text = Files.createTempFile("book-", ".txt");
         try {
             run("pdftotext", "-enc", "UTF-8", PDF.toString(), text.toString());
