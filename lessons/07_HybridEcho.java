@@ -41,14 +41,12 @@ class HybridEcho {
     /// Linux caps the number at net.core.somaxconn.
     static final int BACKLOG = 1024;
 
-    // tag::messages[]
     /// What a reader tells its owner. Erlang's runtime sends the same three:
     /// `{:tcp, socket, data}`, `{:tcp_closed, socket}`, `{:tcp_error, socket, reason}`.
     sealed interface Message permits Data, Closed, Failed {}
     record Data(String line) implements Message {}
     record Closed() implements Message {}
     record Failed(IOException error) implements Message {}
-    // end::messages[]
 
     // tag::connection[]
     /// Where the reader is: waiting for the owner to re-arm it, reading a line, or finished.
@@ -135,7 +133,6 @@ class HybridEcho {
         return new Server(listener, connections, owners, acceptor);
     }
 
-    // tag::accept[]
     static void acceptLoop(ServerSocket listener, Set<Connection> connections, PauseSwitch owners) {
         while (!listener.isClosed()) {
             try {
@@ -156,7 +153,6 @@ class HybridEcho {
         }
         log("listening socket closed; no more clients");
     }
-    // end::accept[]
 
     // tag::reader[]
     /// The reader: wait to be armed, read one line, deliver it, and wait again. While it waits,

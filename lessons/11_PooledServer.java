@@ -211,7 +211,6 @@ class PooledServer {
     }
     // end::work[]
 
-    // tag::serve[]
     static void serve(Server server, Socket client) {
         log("serving %s", client.getRemoteSocketAddress());
         try (client) {
@@ -238,7 +237,6 @@ class PooledServer {
             log("connection ended: %s", e.getMessage());
         }
     }
-    // end::serve[]
 
     /// Lesson 05's bounded `readLine`: text up to the next `\n`, null at end of stream, and a line
     /// longer than `max` bytes refused before it can fill memory.

@@ -222,7 +222,6 @@ class Benchmark {
         return row;
     }
 
-    // tag::summary[]
     /// The medians over rounds of one server at one level, and its ratio to Netty in the same rounds.
     record Summary(String server, int level, double median, double min, double max, double ratio,
                    long p50, long p99, long starved, long errors, double cpu, double loadCpu) {}
@@ -254,7 +253,6 @@ class Benchmark {
         summaries.sort(Comparator.comparingInt(Summary::level).thenComparing(Summary::server));
         return summaries;
     }
-    // end::summary[]
 
     static double median(List<Double> values) {
         List<Double> sorted = values.stream().sorted().toList();
@@ -289,7 +287,6 @@ class Benchmark {
                         + Runtime.version(), kernel(), rounds, warmup, duration, minutes, table);
     }
 
-    // tag::chart[]
     /// A grouped bar chart of each server's throughput as a multiple of Netty's, per level.
     static String chart(List<Cell> cells) {
         List<Summary> summaries = summarize(cells).stream().filter(s -> s.level() >= 100).toList();
@@ -331,7 +328,6 @@ class Benchmark {
                 x1, x1, height - 24, x1, height - 10));
         return svg.append("</svg>\n").toString();
     }
-    // end::chart[]
 
     static String cpuModel() throws IOException {
         try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {

@@ -63,7 +63,6 @@ class Relay implements AutoCloseable {
         return line;
     }
 
-    // tag::tcp[]
     /// TCP: every connection to `listenPort` gets its own connection to `target`; bytes go both
     /// ways, each chunk `delay` later than it was read. A long delay does not slow a long
     /// transfer by itself: many chunks are on their way at once, as on a long cable.
@@ -104,7 +103,6 @@ class Relay implements AutoCloseable {
             }
         });
     }
-    // end::tcp[]
 
     // tag::udp[]
     /// UDP: datagrams to `listenPort` go to `target`, and the target's replies go back to whoever
