@@ -51,7 +51,7 @@ public final class Expect {
         throw new AssertionError(what + ": expected " + type.getSimpleName() + ", but nothing was thrown");
     }
 
-    static String show(Object value) {
+    public static String show(Object value) {
         if (value == null) {
             return "nothing";
         }
