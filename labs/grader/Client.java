@@ -25,7 +25,7 @@ public final class Client implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
     /// What this client sent last, as a failure message describes it.
-    private volatile String lastSent = "nothing yet";
+    private volatile String lastSent;
 
     private Client(Socket socket) throws IOException {
         this.socket = socket;
@@ -83,9 +83,9 @@ public final class Client implements AutoCloseable {
         return String.format("%,d bytes %s%s", bytes.length, shown, endsLine ? "" : " with no newline");
     }
 
-    /// What this client sent last, for a failure message.
-    public String lastSent() {
-        return lastSent;
+    /// "after sending 6 bytes "hello\n", " (or "" before the client sent anything), for a failure message.
+    String afterSending() {
+        return lastSent == null ? "" : "after sending " + lastSent + ", ";
     }
 
     /// Sends from a thread of its own, so that the caller can read (or not) meanwhile.
@@ -105,7 +105,7 @@ public final class Client implements AutoCloseable {
         try {
             for (int b = in.read(); b != '\n'; b = in.read()) {
                 if (b < 0) {
-                    throw new AssertionError("after sending " + lastSent + ", "
+                    throw new AssertionError(afterSending()
                             + (line.size() == 0 ? "the server closed the connection instead of answering"
                                     : "the server closed the connection in the middle of a line: " + Expect.show(text(line)))
                             + ServerLog.hint());
@@ -116,12 +116,12 @@ public final class Client implements AutoCloseable {
                 line.write(b);
             }
         } catch (SocketTimeoutException e) {
-            throw new AssertionError("after sending " + lastSent + ", "
+            throw new AssertionError(afterSending()
                     + (line.size() == 0 ? "nothing came back within " + READ_LIMIT.toSeconds() + " s"
                             : "a reply line without its newline within " + READ_LIMIT.toSeconds() + " s: " + Expect.show(text(line)))
                     + ServerLog.hint());
         } catch (SocketException e) {
-            throw new AssertionError("after sending " + lastSent + ", the connection failed while waiting for a reply: "
+            throw new AssertionError(afterSending() + "the connection failed while waiting for a reply: "
                     + e.getMessage() + ServerLog.hint());
         }
         String text = text(line);
@@ -136,13 +136,13 @@ public final class Client implements AutoCloseable {
             while (got < count) {
                 int n = in.read(bytes, got, count - got);
                 if (n < 0) {
-                    throw new AssertionError("after sending " + lastSent + ", the server closed the connection after "
+                    throw new AssertionError(afterSending() + "the server closed the connection after "
                             + got + " of " + count + " bytes" + ServerLog.hint());
                 }
                 got += n;
             }
         } catch (SocketTimeoutException e) {
-            throw new AssertionError("after sending " + lastSent + ", " + got + " of " + count + " bytes came back within "
+            throw new AssertionError(afterSending() + got + " of " + count + " bytes came back within "
                     + READ_LIMIT.toSeconds() + " s" + ServerLog.hint());
         }
         return bytes;
@@ -161,7 +161,7 @@ public final class Client implements AutoCloseable {
             Expect.that(b < 0, why + ": the server sent more bytes instead of closing");
         } catch (SocketTimeoutException e) {
             throw new AssertionError(why + ": the connection is still open " + READ_LIMIT.toSeconds()
-                    + " s after the client sent " + lastSent);
+                    + " s" + (lastSent == null ? "" : " after the client sent " + lastSent));
         } catch (SocketException e) {
             // A reset is also a close.
         }

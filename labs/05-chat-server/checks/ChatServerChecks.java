@@ -61,6 +61,7 @@ public final class ChatServerChecks implements Lab {
     }
 
     static final int PER_SENDER = 2000;
+    static final int ROUND = 200;
 
     static Client join(ChatServer server, String nick) throws IOException {
         var client = Client.connect(server.port());
@@ -221,25 +222,30 @@ public final class ChatServerChecks implements Lab {
                     senders.add(join(server, "s" + s));
                     awaitLine(listener, "JOIN s" + s, "listener");
                 }
-                var batches = new ArrayList<CompletableFuture<Void>>();
-                for (int s = 0; s < 3; s++) {
-                    var lines = new StringBuilder();
-                    for (int i = 0; i < perSender; i++) {
-                        lines.append(i).append('\n');
-                    }
-                    batches.add(senders.get(s).sendInBackground(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                }
+                // In rounds of ROUND lines a sender, all three at once, read before the next round:
+                // never more in flight than the listener's queue holds (QUEUE_LIMIT).
                 Map<String, Integer> next = new HashMap<>(Map.of("s0", 0, "s1", 0, "s2", 0));
-                for (int received = 0; received < 3 * perSender; received++) {
-                    String line = listener.readLine();
-                    String[] parts = line.split(" ");
-                    Expect.that(parts.length == 3 && parts[0].equals("MSG") && next.containsKey(parts[1]),
-                            "listener got " + line + " among the senders' lines");
-                    int expected = next.get(parts[1]);
-                    Expect.equal(String.valueOf(expected), parts[2], "the next line from " + parts[1]);
-                    next.put(parts[1], expected + 1);
+                for (int round = 0; round < perSender / ROUND; round++) {
+                    var batches = new ArrayList<CompletableFuture<Void>>();
+                    for (int s = 0; s < 3; s++) {
+                        var lines = new StringBuilder();
+                        for (int i = round * ROUND; i < (round + 1) * ROUND; i++) {
+                            lines.append(i).append('\n');
+                        }
+                        batches.add(senders.get(s).sendInBackground(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    }
+                    for (int received = 0; received < 3 * ROUND; received++) {
+                        String line = listener.readLine();
+                        String[] parts = line.split(" ");
+                        Expect.that(parts.length == 3 && parts[0].equals("MSG") && next.containsKey(parts[1]),
+                                "listener got " + line + " among the senders' lines");
+                        int expected = next.get(parts[1]);
+                        Expect.equal(String.valueOf(expected), parts[2], "the next line from " + parts[1]
+                                + " (each sender's lines must arrive in the order it sent them)");
+                        next.put(parts[1], expected + 1);
+                    }
+                    CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).join();
                 }
-                CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).join();
             } finally {
                 for (Client sender : senders) {
                     sender.close();

@@ -233,6 +233,7 @@ public final class TlsChatChecks implements Lab {
             plain.send("alice\n");
             String answer = readUntilClosed(plain.input());
             Expect.that(!answer.contains("WELCOME"), "a plain-TCP client was welcomed: the chat is not on TLS");
+            Expect.that(bob.socket().isConnected(), "bob, on TLS, is still connected");
         }
     }
 

@@ -41,50 +41,60 @@ class StarterCommandLineTest {
     @TempDir
     Path classes;
 
+    /// The runs go four at a time: each is a JVM that mostly waits to start.
+    private static final java.util.concurrent.ExecutorService POOL =
+            java.util.concurrent.Executors.newFixedThreadPool(4, Thread.ofPlatform().daemon().factory());
+
     @TestFactory
-    Stream<DynamicTest> everyServerLab() throws IOException {
+    Stream<DynamicTest> everyServerLab() throws Exception {
         var tests = new ArrayList<DynamicTest>();
         for (Server server : SERVERS) {
-            Path starter = Path.of("labs", server.lab(), server.mainClass() + ".java");
-            Path solution = Path.of("labs", "solutions", server.lab(), server.mainClass() + ".java");
+            Path starter = compile(Path.of("labs", server.lab(), server.mainClass() + ".java"), "starter");
+            Path solution = compile(Path.of("labs", "solutions", server.lab(), server.mainClass() + ".java"), "solution");
+            var badPort = background(() -> run(starter, server.mainClass(), "--port", "abc"));
+            var taken = new ServerSocket();
+            taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            var portInUse = background(() -> {
+                try (taken) {
+                    return run(server.starterBinds() ? starter : solution, server.mainClass(), "--port=" + taken.getLocalPort());
+                }
+            });
+            int port = freePort();
+            boolean starterListens = server.starterBinds() && !server.lab().startsWith("03");
+            var listens = background(() -> listensOn(starterListens ? starter : solution, server.mainClass(), port));
             tests.add(DynamicTest.dynamicTest(server.lab() + ": --port abc is a usage error, exit 2", () -> {
-                Run run = run(compile(starter, "starter"), server.mainClass(), "--port", "abc");
+                Run run = badPort.join();
                 assertThat(run.exitStatus()).isEqualTo(2);
                 assertThat(run.err()).startsWith("error: --port needs a whole number from 0 to 65535, not 'abc'").contains("Usage:");
                 assertThat(run.err() + run.out()).doesNotContain("Exception").doesNotContain("\tat ");
             }));
             tests.add(DynamicTest.dynamicTest(server.lab() + ": a port in use is one line and exit 1", () -> {
-                Path code = server.starterBinds() ? compile(starter, "starter") : compile(solution, "solution");
-                try (var taken = new ServerSocket()) {
-                    taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-                    Run run = run(code, server.mainClass(), "--port=" + taken.getLocalPort());
-                    assertThat(run.exitStatus()).isEqualTo(1);
-                    assertThat(run.err().strip().lines()).hasSize(1);
-                    assertThat(run.err()).startsWith("Port " + taken.getLocalPort() + " is already in use").contains("--port 0");
-                    assertThat(run.err()).doesNotContain("\tat ");
-                }
+                Run run = portInUse.join();
+                assertThat(run.exitStatus()).isEqualTo(1);
+                assertThat(run.err().strip().lines()).hasSize(1);
+                assertThat(run.err()).contains(" is already in use").contains("--port 0").doesNotContain("\tat ");
             }));
-            tests.add(DynamicTest.dynamicTest(server.lab() + ": --port=N listens on N", () -> {
-                Path code = server.starterBinds() && !server.lab().startsWith("03") ? compile(starter, "starter") : compile(solution, "solution");
-                int port = freePort();
-                assertThat(listensOn(code, server.mainClass(), port)).as("the server's first lines").contains("listening on 127.0.0.1:" + port);
-            }));
+            tests.add(DynamicTest.dynamicTest(server.lab() + ": --port=N listens on N", () ->
+                    assertThat(listens.join()).as("the server's first lines").contains("listening on 127.0.0.1:" + port)));
         }
         return tests.stream();
     }
 
-    private Path compile(Path source, String kind) throws IOException {
-        Path out = classes.resolve(source.getParent().getFileName() + "-" + kind);
-        synchronized (this) {
-            if (Files.isDirectory(out)) {
-                return out;
+    private static <T> java.util.concurrent.CompletableFuture<T> background(java.util.concurrent.Callable<T> body) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return body.call();
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
             }
-            Files.createDirectories(out);
-            var compiler = ToolProvider.getSystemJavaCompiler();
-            int status = compiler.run(null, null, null, "-d", out.toString(), "-encoding", "UTF-8", source.toString());
-            assertThat(status).as("javac " + source).isZero();
-            return out;
-        }
+        }, POOL);
+    }
+
+    private Path compile(Path source, String kind) throws IOException {
+        Path out = Files.createDirectories(classes.resolve(source.getParent().getFileName() + "-" + kind));
+        int status = ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", out.toString(), "-encoding", "UTF-8", source.toString());
+        assertThat(status).as("javac " + source).isZero();
+        return out;
     }
 
     private static ProcessBuilder java(Path classPath, String mainClass, String... args) {

@@ -1,4 +1,4 @@
-// Mistake: connect() relies on the context's name, TLSv1.3, which still lets the client accept TLS 1.2. Caught by: "connect() refuses a TLS 1.2-only server"
+// Mistake: the client's context is made for "TLS" and connect() sets no protocols, so the client accepts TLS 1.2. Caught by: "connect() refuses a TLS 1.2-only server"
 //JAVA 25+
 
 import java.io.BufferedReader;
@@ -100,7 +100,7 @@ class TlsChat implements AutoCloseable {
     static SSLContext clientContext(Path trustStore) throws IOException, GeneralSecurityException {
         var trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         trust.init(load(trustStore));
-        var context = SSLContext.getInstance(TLS_1_3);
+        var context = SSLContext.getInstance("TLS");
         context.init(null, trust.getTrustManagers(), null);
         return context;
     }
