@@ -1,4 +1,4 @@
-// Mistake: the client's context trusts every certificate (a trust manager that checks nothing). Caught by: "connect() refuses a server it does not trust"
+// Mistake: the client's trust manager is initialised with the JDK's default trust store instead of the lab's, so it trusts no lab server. Caught by: "connect() joins a server its trust store trusts"
 //JAVA 25+
 
 import java.io.BufferedReader;
@@ -98,23 +98,11 @@ class TlsChat implements AutoCloseable {
 
     /// A client's TLS context: it trusts the certificates in `trustStore`, and no others.
     static SSLContext clientContext(Path trustStore) throws IOException, GeneralSecurityException {
+        var trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         load(trustStore);
-        var trustAll = new javax.net.ssl.X509TrustManager() {
-            @Override
-            public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {
-            }
-
-            @Override
-            public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-                return new java.security.cert.X509Certificate[0];
-            }
-        };
+        trust.init((KeyStore) null);
         var context = SSLContext.getInstance(TLS_1_3);
-        context.init(null, new javax.net.ssl.TrustManager[] {trustAll}, null);
+        context.init(null, trust.getTrustManagers(), null);
         return context;
     }
 
