@@ -16,6 +16,9 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.net.BindException;
+import java.util.ArrayList;
+import java.util.List;
 
 /// Lab 05 · Chat server — nicknames, broadcast, `/who`, `/quit`; a slow reader is cut off.
 ///
@@ -177,9 +180,97 @@ class ChatServer implements AutoCloseable {
         System.out.printf("%s [%s] %s%n", LocalTime.now(), Thread.currentThread().getName(), message);
     }
 
+    // ---- The command line: the same block as in the lessons; read it once. ----
+
+    static final int DEFAULT_PORT = 1234;
+
+    static final String USAGE = """
+            Usage: ./jbang labs/05-chat-server/ChatServer.java [--port N] [--help]
+
+            Lab 05's chat server: the first line you send is your nickname.
+
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --help     print this help and exit
+
+            Then, in another terminal:  nc localhost 1234
+            """.formatted(DEFAULT_PORT);
+
     public static void main(String[] args) throws Exception {
-        int port = args.length == 2 && args[0].equals("--port") ? Integer.parseInt(args[1]) : 1234;
-        var server = start(port);
-        log("listening on " + InetAddress.getLoopbackAddress().getHostAddress() + ":" + server.port());
+        var commandLine = new CommandLine(USAGE, args);
+        int port = commandLine.port(DEFAULT_PORT);
+        commandLine.done();
+        try {
+            var server = start(port);
+            log("listening on " + InetAddress.getLoopbackAddress().getHostAddress() + ":" + server.port());
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
+        }
+    }
+
+    /// Reads `--help` and the options a lab asks for. Anything else is a learner's mistake:
+    /// say what, print the usage, exit with status 2; never a stack trace.
+    static final class CommandLine {
+        private final String usage;
+        private final List<String> args;
+
+        CommandLine(String usage, String[] args) {
+            this.usage = usage;
+            this.args = new ArrayList<>(List.of(args));
+            if (this.args.contains("--help") || this.args.contains("-h")) {
+                System.out.print(usage);
+                System.exit(0);
+            }
+        }
+
+        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
+        int port(int otherwise) {
+            return number("--port", otherwise, 0, 65_535);
+        }
+
+        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
+        int number(String name, int otherwise, int min, int max) {
+            String text = text(name, null);
+            if (text == null) return otherwise;
+            if (text.matches("-?\\d{1,9}") && Integer.parseInt(text) >= min && Integer.parseInt(text) <= max) {
+                return Integer.parseInt(text);
+            }
+            throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
+        }
+
+        /// `--name TEXT` or `--name=TEXT`.
+        String text(String name, String otherwise) {
+            for (int i = 0; i < args.size(); i++) {
+                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
+                if (!args.get(i).equals(name)) continue;
+                if (i + 1 == args.size()) throw fail(name + " needs a value");
+                args.remove(i);
+                return args.remove(i);
+            }
+            return otherwise;
+        }
+
+        /// `--name`, present or not.
+        boolean flag(String name) {
+            return args.remove(name);
+        }
+
+        /// After the last option: whatever is left is a mistake.
+        void done() {
+            if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
+        }
+
+        RuntimeException fail(String problem) {
+            System.err.println("error: " + problem);
+            System.err.print(usage);
+            System.exit(2);
+            return new IllegalStateException(problem);
+        }
+
+        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
+        static void exitPortInUse(int port, BindException e) {
+            System.err.printf("Port %d is already in use (%s). Is another lab or lesson still running? "
+                    + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
+            System.exit(1);
+        }
     }
 }

@@ -17,7 +17,7 @@ class Reliable {
     /// How long the sender waits for an acknowledgement before sending again.
     static final Duration RETRY = Duration.ofMillis(20);
     /// How long the sender keeps trying before it gives up on a message.
-    static final Duration GIVE_UP = Duration.ofSeconds(10);
+    static final Duration GIVE_UP = Duration.ofSeconds(2);
 
     static final byte DATA = 'D';
     static final byte ACK = 'A';

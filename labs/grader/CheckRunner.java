@@ -30,6 +30,7 @@ public final class CheckRunner {
                 failure.set(t);
             }
         });
+        ServerLog.clear();
         long start = System.nanoTime();
         thread.start();
         try {

@@ -51,6 +51,14 @@ public final class EchoChecks {
         try (var server = starter.start(); var before = Client.connect(server.port())) {
             before.echo("before the reset");
             var vanishing = Client.connect(server.port());
+            try {
+                vanishing.echo("about to vanish");
+            } catch (AssertionError notServed) {
+                vanishing.close();
+                throw new AssertionError("a second client, connected while the first was still open, was not served ("
+                        + notServed.getMessage() + "): the reset could not even be tried. Is each client served at once,"
+                        + " instead of one after the other?");
+            }
             vanishing.send("half a li");
             vanishing.reset();
             before.echo("still here");

@@ -34,6 +34,17 @@ public final class Expect {
         }
     }
 
+    /// The same, with a failure message made when the wait is over (so that it can say what it saw).
+    public static void eventually(Duration limit, BooleanSupplier condition, java.util.function.Supplier<String> failureMessage) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(failureMessage.get() + " (waited " + limit.toMillis() + " ms)");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+        }
+    }
+
     /// Runs `body`, which must throw a `type`; returns what it threw.
     public static <T extends Throwable> T throwsA(Class<T> type, Check.Body body, String what) {
         try {
@@ -51,7 +62,7 @@ public final class Expect {
         throw new AssertionError(what + ": expected " + type.getSimpleName() + ", but nothing was thrown");
     }
 
-    static String show(Object value) {
+    public static String show(Object value) {
         if (value == null) {
             return "nothing";
         }

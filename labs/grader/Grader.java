@@ -112,16 +112,28 @@ public final class Grader {
 
     /// Grades one lab: its starter (as the learner left it) or its reference solution.
     public Result grade(Path lab, boolean solution) throws IOException, InterruptedException {
+        Path solutionDir = solution ? labsDir.resolve("solutions").resolve(lab.getFileName()) : null;
+        return grade(lab, solutionDir, solution ? "solutions" : "");
+    }
+
+    /// Grades one lab with the files of `solutionDir` swapped in (a known-wrong solution, say);
+    /// its results go to `resultName` under the grader's output folder.
+    public Result grade(Path lab, Path solutionDir, String resultName) throws IOException, InterruptedException {
+        return grade(lab, solutionDir, resultName, List.of());
+    }
+
+    /// The same, running only the checks named in `only` (all when it is empty).
+    public Result grade(Path lab, Path solutionDir, String resultName, List<String> only) throws IOException, InterruptedException {
         String name = lab.getFileName().toString();
-        Path resultDir = solution ? outDir.resolve("solutions") : outDir;
+        Path resultDir = resultName.isEmpty() ? outDir : outDir.resolve(resultName);
         Path json = resultDir.resolve(name + ".json");
         Path log = resultDir.resolve(name + ".log");
-        Path classes = outDir.resolve("classes").resolve(name + (solution ? "-solution" : ""));
+        Path classes = outDir.resolve("classes").resolve(name + (resultName.isEmpty() ? "" : "-" + resultName));
         Files.createDirectories(resultDir);
         Files.deleteIfExists(json);
 
         List<Path> checks = javaFiles(lab.resolve("checks"));
-        List<Path> sources = labSources(lab, solution);
+        List<Path> sources = labSources(lab, solutionDir);
         Path checksMain = checks.stream().filter(p -> p.getFileName().toString().endsWith("Checks.java"))
                 .findFirst().orElseThrow(() -> new IOException("no *Checks.java in " + lab.resolve("checks")));
         String checksClass = checksMain.getFileName().toString().replace(".java", "");
@@ -135,7 +147,7 @@ public final class Grader {
                 writeError(json, name, "does not compile", errors);
             return new Result(name, 3, json);
         }
-        int status = fork(classes, checksClass, name, json, log);
+        int status = fork(classes, checksClass, name, json, log, only);
         if (!Files.exists(json)) {
             writeError(json, name, "stopped", "the checks did not finish within " + LAB_LIMIT_SECONDS + " s");
         }
@@ -151,12 +163,16 @@ public final class Grader {
     /// The lab's code: every `.java` file in its folder, with those of the same name in
     /// `labs/solutions/NN-name/` swapped in when grading the solution.
     List<Path> labSources(Path lab, boolean solution) throws IOException {
+        return labSources(lab, solution ? labsDir.resolve("solutions").resolve(lab.getFileName()) : null);
+    }
+
+    /// The lab's code with the files of `solutionDir` (null: none) swapped in.
+    List<Path> labSources(Path lab, Path solutionDir) throws IOException {
         var byName = new java.util.TreeMap<String, Path>();
         for (Path p : javaFiles(lab)) {
             byName.put(p.getFileName().toString(), p);
         }
-        if (solution) {
-            Path solutionDir = labsDir.resolve("solutions").resolve(lab.getFileName());
+        if (solutionDir != null) {
             List<Path> solutionFiles = javaFiles(solutionDir);
             if (solutionFiles.isEmpty()) {
                 throw new IOException("no reference solution in " + solutionDir);
@@ -199,7 +215,7 @@ public final class Grader {
     }
 
     /// Runs the checks in a JVM of their own, passing its output through; its exit status.
-    private int fork(Path classes, String checksClass, String name, Path json, Path log)
+    private int fork(Path classes, String checksClass, String name, Path json, Path log, List<String> only)
             throws IOException, InterruptedException {
         String classPath = classes + File.pathSeparator + System.getProperty("java.class.path");
         var command = new ArrayList<String>();
@@ -207,6 +223,9 @@ public final class Grader {
         command.add("-Xshare:off");
         command.add("-Xmx512m");
         mockitoAgent(classPath).ifPresent(jar -> command.add("-javaagent:" + jar));
+        if (!only.isEmpty()) {
+            command.add("-Dgrading.only=" + String.join("|", only));
+        }
         command.addAll(List.of("-cp", classPath, LabRun.class.getName(),
                 checksClass, name, json.toString(), log.toString()));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();

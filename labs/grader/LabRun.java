@@ -3,7 +3,6 @@ package grading;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,6 +16,17 @@ import java.util.List;
 public final class LabRun {
 
     private LabRun() {
+    }
+
+    /// `-Dgrading.only=name|name` runs only the checks of those names (the build grades a
+    /// known-wrong solution on the checks meant to catch it).
+    static List<Check> selected(List<Check> checks) {
+        String only = System.getProperty("grading.only", "");
+        if (only.isEmpty()) {
+            return checks;
+        }
+        var names = java.util.Set.of(only.split("\\|"));
+        return checks.stream().filter(check -> names.contains(check.name())).toList();
     }
 
     public static void main(String[] args) throws IOException {
@@ -42,10 +52,10 @@ public final class LabRun {
         PrintStream console = System.out;
         PrintStream consoleErr = System.err;
         List<Outcome> outcomes;
-        try (var logOut = new PrintStream(new FileOutputStream(log.toFile()), true, StandardCharsets.UTF_8)) {
+        try (var logOut = ServerLog.tee(new FileOutputStream(log.toFile()))) {
             System.setOut(logOut);
             System.setErr(logOut);
-            outcomes = CheckRunner.runAll(lab.checks());
+            outcomes = CheckRunner.runAll(selected(lab.checks()));
         } finally {
             System.setOut(console);
             System.setErr(consoleErr);

@@ -4,6 +4,7 @@ import static org.mockito.Mockito.when;
 
 import grading.Check;
 import grading.Client;
+import grading.Clients;
 import grading.EchoChecks;
 import grading.Expect;
 import grading.Lab;
@@ -29,6 +30,10 @@ public final class LineEchoChecks implements Lab {
         return "Line echo server";
     }
 
+    /// How many clients wait in the middle of a line while one more must be served: more threads
+    /// than any small fixed pool has.
+    static final int WAITING_CLIENTS = 100;
+
     @Override
     public List<Check> checks() {
         return List.of(
@@ -41,19 +46,25 @@ public final class LineEchoChecks implements Lab {
                 Check.of("keeps every byte of a UTF-8 line", 5,
                         "echo bytes, not characters: a line is the bytes before the newline",
                         () -> withClient(client -> client.echo("héllo, wörld ✓ 日本"))),
+                Check.of("echoes invalid UTF-8 bytes as they came", 5,
+                        "never decode the line into a String: bytes that are not UTF-8 come back unchanged",
+                        LineEchoChecks::invalidUtf8),
                 Check.core("closes at end of stream", 10,
                         "read returns -1 when the client closed its side: stop and close the socket",
                         () -> EchoChecks.closesAtEndOfStream(LineEchoChecks::start)),
-                Check.core("serves several clients at once", 15,
-                        "while one client is in the middle of a line, another must be served: one thread each",
-                        LineEchoChecks::severalAtOnce),
+                Check.core("serves " + WAITING_CLIENTS + " clients at once", 15,
+                        "while clients are in the middle of a line, another must be served: a thread each, not a small pool",
+                        LineEchoChecks::manyAtOnce),
                 Check.of("echoes a line of exactly MAX_LINE bytes", 5,
                         "the limit counts the line's bytes without its newline: MAX_LINE itself is allowed",
-                        () -> withClient(client -> client.echo("x".repeat(LineEchoServer.MAX_LINE)))),
-                Check.of("refuses an over-long line with TOO_LONG, then closes", 15,
-                        "count the bytes of the line while reading it; past MAX_LINE, answer TOO_LONG and stop",
+                        LineEchoChecks::lineOfMaxLine),
+                Check.of("refuses an over-long line with TOO_LONG, then closes", 10,
+                        "count the bytes of the line while reading it; past MAX_LINE, answer TOO_LONG and stop (readLine() waits for a newline that never comes)",
                         LineEchoChecks::refusesOverlongLine),
-                Check.of("survives a client that resets mid-line", 15,
+                Check.of("counts the limit in bytes, not characters", 5,
+                        "MAX_LINE counts bytes: 343 characters of UTF-8 can be 1,025 bytes, over the limit",
+                        LineEchoChecks::limitInBytes),
+                Check.of("survives a client that resets mid-line", 10,
                         "a reset is an IOException in that client's thread: end that conversation only",
                         () -> EchoChecks.survivesReset(LineEchoChecks::start)),
                 Check.of("serve() closes its socket when the peer vanishes", 10,
@@ -87,26 +98,75 @@ public final class LineEchoChecks implements Lab {
         });
     }
 
-    private static void severalAtOnce() throws Exception {
-        try (var server = LineEchoServer.start(0);
-             var slow = Client.connect(server.port());
-             var second = Client.connect(server.port());
-             var third = Client.connect(server.port())) {
-            slow.send("half a ");
-            second.echo("second client");
-            third.echo("third client");
-            slow.send("line\n");
-            Expect.equal("half a line", slow.readLine(), "the first client's line, finished last");
+    private static void manyAtOnce() throws Exception {
+        try (var server = LineEchoServer.start(0); var waiting = new Clients().connect(server.port(), WAITING_CLIENTS)) {
+            for (int i = 0; i < WAITING_CLIENTS; i++) {
+                waiting.get(i).send("half a line from client " + i);
+            }
+            try (var next = Client.connect(server.port())) {
+                next.send("one more client\n");
+                try {
+                    Expect.equal("one more client", next.readLine(), "the reply to one more client");
+                } catch (AssertionError notServed) {
+                    throw new AssertionError("with " + WAITING_CLIENTS + " clients each in the middle of a line, client "
+                            + (WAITING_CLIENTS + 1) + " was not served: " + notServed.getMessage()
+                            + ". A pool of fewer threads than clients makes the rest wait");
+                }
+            }
+            for (int i = 0; i < WAITING_CLIENTS; i++) {
+                waiting.get(i).send(", finished\n");
+                Expect.equal("half a line from client " + i + ", finished", waiting.get(i).readLine(),
+                        "client " + (i + 1) + "'s line, finished last");
+            }
         }
     }
 
-    private static void refusesOverlongLine() throws Exception {
+    /// A line of exactly `bytes` bytes: 3-byte characters, then ASCII to make up the rest.
+    static String multiByteLine(int bytes) {
+        String check = "✓";
+        return check.repeat(bytes / 3) + "x".repeat(bytes % 3);
+    }
+
+    private static void invalidUtf8() throws Exception {
         withClient(client -> {
+            // Not UTF-8: a lone continuation byte, bytes that never occur, half a character.
+            byte[] line = {'a', (byte) 0x80, 'b', (byte) 0xff, (byte) 0xfe, 'c', (byte) 0xe2, (byte) 0x9c, '\n'};
+            client.send(line);
+            byte[] reply = client.readBytes(line.length);
+            Expect.equal(java.util.HexFormat.ofDelimiter(" ").formatHex(line), java.util.HexFormat.ofDelimiter(" ").formatHex(reply),
+                    "the bytes that came back for a line of invalid UTF-8 (in hex)");
+        });
+    }
+
+    private static void lineOfMaxLine() throws Exception {
+        withClient(client -> {
+            client.echo("x".repeat(LineEchoServer.MAX_LINE));
+            client.echo(multiByteLine(LineEchoServer.MAX_LINE));
+        });
+    }
+
+    private static void refusesOverlongLine() throws Exception {
+        // The same server first echoes a line at the limit: refusing everything earns nothing.
+        try (var server = LineEchoServer.start(0); var good = Client.connect(server.port());
+             var client = Client.connect(server.port())) {
+            good.echo("y".repeat(LineEchoServer.MAX_LINE));
             // Exactly one byte too many: the server can read all of it, so its close is orderly.
             client.send("y".repeat(LineEchoServer.MAX_LINE + 1));
             Expect.equal(LineEchoServer.TOO_LONG, client.readLine(), "the answer to a line of MAX_LINE + 1 bytes");
             client.expectClosed("after refusing the line");
-        });
+        }
+    }
+
+    private static void limitInBytes() throws Exception {
+        try (var server = LineEchoServer.start(0); var good = Client.connect(server.port());
+             var client = Client.connect(server.port())) {
+            good.echo(multiByteLine(LineEchoServer.MAX_LINE));
+            String over = multiByteLine(LineEchoServer.MAX_LINE + 1);
+            client.send(over);
+            Expect.equal(LineEchoServer.TOO_LONG, client.readLine(), "the answer to " + over.length()
+                    + " characters that are MAX_LINE + 1 bytes in UTF-8");
+            client.expectClosed("after refusing the line");
+        }
     }
 
     private static void closesOnReset() throws Exception {

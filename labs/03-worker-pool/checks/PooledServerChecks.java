@@ -41,9 +41,12 @@ public final class PooledServerChecks implements Lab {
                 Check.of("closes the connection when the handler returns", 5,
                         "the worker owns the socket once the handler is done: close it (try-with-resources)",
                         PooledServerChecks::closesAfterHandler),
-                Check.core("runs N handlers at once", 15,
+                Check.core("runs N handlers at once", 10,
                         "a pool of N threads runs N tasks at the same time",
                         PooledServerChecks::runsNAtOnce),
+                Check.of("uses the thread factory it is given", 5,
+                        "pass the ThreadFactory to the ThreadPoolExecutor: its threads are the workers (worker-1, worker-2, ...)",
+                        PooledServerChecks::usesTheFactory),
                 Check.core("never runs more than N at once", 15,
                         "exactly N threads: core and maximum pool size both N",
                         PooledServerChecks::neverMoreThanN),
@@ -70,9 +73,11 @@ public final class PooledServerChecks implements Lab {
         final AtomicInteger running = new AtomicInteger();
         final AtomicInteger started = new AtomicInteger();
         final AtomicInteger mostAtOnce = new AtomicInteger();
+        final Set<String> threadNames = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
         @Override
         public void handle(Socket client) throws IOException {
+            threadNames.add(Thread.currentThread().getName());
             started.incrementAndGet();
             mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
             try {
@@ -108,24 +113,41 @@ public final class PooledServerChecks implements Lab {
         try (var server = PooledServer.start(0, 3, 10, gate); var clients = new Clients()) {
             clients.connect(server.port(), 3);
             Expect.eventually(WAIT, () -> gate.started.get() == 3,
-                    "3 workers, 3 clients: only " + gate.started + " handlers started");
+                    () -> "3 workers, 3 clients: " + gate.started + " handlers started");
             gate.release.countDown();
         }
     }
 
     private static void neverMoreThanN() throws Exception {
         var gate = new Gate();
-        try (var server = PooledServer.start(0, 2, 10, gate); var clients = new Clients()) {
-            clients.connect(server.port(), 6);
-            Expect.eventually(WAIT, () -> gate.started.get() >= 2, "2 workers, 6 clients: no 2 handlers started");
-            clients.get(5).expectNothingFor(QUIET, "the sixth client must wait for a worker");
-            Expect.equal(2, gate.mostAtOnce.get(), "the most handlers running at once with 2 workers");
-            gate.release.countDown();
-            for (Client client : clients.all()) {
-                Expect.equal("started", client.readLine(), "a client's first line");
-                Expect.equal("done", client.readLine(), "a client's second line");
+        try (var server = PooledServer.start(0, 2, 2, gate); var clients = new Clients()) {
+            clients.connect(server.port(), 4);
+            Expect.eventually(WAIT, () -> gate.started.get() >= 2, "2 workers, 4 clients: no 2 handlers started");
+            clients.get(3).expectNothingFor(QUIET, "the fourth client must wait in the queue");
+            // The queue is full now: a pool that may grow past N would start threads for these.
+            clients.connect(server.port(), 2);
+            for (int i = 4; i < 6; i++) {
+                Expect.equal(PooledServer.BUSY, clients.get(i).readLine(), "client " + (i + 1)
+                        + " of 6 to 2 workers and a queue of 2 (a pool whose maximum is over N runs it instead)");
             }
             Expect.equal(2, gate.mostAtOnce.get(), "the most handlers running at once with 2 workers");
+            gate.release.countDown();
+            for (int i = 0; i < 4; i++) {
+                Expect.equal("started", clients.get(i).readLine(), "client " + (i + 1) + "'s first line");
+                Expect.equal("done", clients.get(i).readLine(), "client " + (i + 1) + "'s second line");
+            }
+            Expect.equal(2, gate.mostAtOnce.get(), "the most handlers running at once with 2 workers");
+        }
+    }
+
+    private static void usesTheFactory() throws Exception {
+        var gate = new Gate();
+        try (var server = PooledServer.start(0, 3, 3, gate); var clients = new Clients()) {
+            clients.connect(server.port(), 3);
+            Expect.eventually(WAIT, () -> gate.started.get() == 3, () -> "3 workers, 3 clients: " + gate.started + " handlers started");
+            Expect.equal(Set.of("worker-1", "worker-2", "worker-3"), new java.util.TreeSet<>(gate.threadNames),
+                    "the names of the threads that ran the handlers (start() gives newPool a factory of worker-N threads)");
+            gate.release.countDown();
         }
     }
 
@@ -135,7 +157,14 @@ public final class PooledServerChecks implements Lab {
             clients.connect(server.port(), 4);
             Expect.eventually(WAIT, () -> gate.started.get() == 2, "2 workers, 4 clients: no 2 handlers started");
             try (var fifth = Client.connect(server.port())) {
-                Expect.equal(PooledServer.BUSY, fifth.readLine(), "the answer to a fifth client (2 running, 2 waiting)");
+                String answer;
+                try {
+                    answer = fifth.readLine();
+                } catch (AssertionError nothing) {
+                    throw new AssertionError("a fifth client (2 running, 2 waiting) expected " + Expect.show(PooledServer.BUSY)
+                            + ": " + nothing.getMessage() + " (is the queue bounded?)");
+                }
+                Expect.equal(PooledServer.BUSY, answer, "the answer to a fifth client (2 running, 2 waiting)");
                 fifth.expectClosed("after busy");
             }
             gate.release.countDown();
@@ -160,7 +189,7 @@ public final class PooledServerChecks implements Lab {
         int before = Threads.countAll();
         try (var server = PooledServer.start(0, 2, 100, gate); var clients = new Clients()) {
             clients.connect(server.port(), 50);
-            Expect.eventually(WAIT, () -> gate.started.get() == 2, "2 workers, 50 clients: no 2 handlers started");
+            Expect.eventually(WAIT, () -> gate.started.get() >= 2, () -> "2 workers, 50 clients: " + gate.started + " handlers started");
             clients.get(49).expectNothingFor(QUIET, "the 50th client must wait in the queue");
             int during = Threads.countAll();
             Expect.that(during - before <= 4, "the JVM had " + before + " threads before and " + during
@@ -190,6 +219,8 @@ public final class PooledServerChecks implements Lab {
                     workersBefore = workerThreads();
                 }
             }
+            Expect.that(!workersBefore.isEmpty(), "no worker- thread ran the handler, so whether one died cannot be"
+                    + " seen: the pool must make its threads with the factory it is given");
             try (var next = Client.connect(server.port())) {
                 Expect.equal("ok", next.readLine(), "the reply after three handlers threw");
             }
@@ -205,6 +236,8 @@ public final class PooledServerChecks implements Lab {
         try (var clients = new Clients()) {
             clients.connect(port, 3);
             Expect.eventually(WAIT, () -> gate.started.get() == 3, "3 workers, 3 clients: no 3 handlers started");
+            Expect.equal(3, workerThreads().size(), "the worker- threads alive before close() (the pool's threads come"
+                    + " from the factory it is given)");
         } finally {
             server.close();
         }

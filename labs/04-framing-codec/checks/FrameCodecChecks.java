@@ -37,13 +37,13 @@ public final class FrameCodecChecks implements Lab {
                 Check.of("an empty payload is a frame too", 5,
                         "length 0 is a frame with no payload: an empty array, not null",
                         FrameCodecChecks::emptyFrame),
-                Check.core("reads frames cut into 1-byte pieces", 15,
+                Check.core("reads frames cut into 1-byte pieces", 10,
                         "read() may return fewer bytes than asked for: loop until you have them all",
                         FrameCodecChecks::oneBytePieces),
                 Check.core("reads frames glued together in one write, over a socket", 10,
                         "take exactly one frame's bytes from the stream: no buffering wrapper that reads ahead",
                         FrameCodecChecks::coalesced),
-                Check.of("returns null at a clean end of stream", 10,
+                Check.of("returns null at a clean end of stream", 5,
                         "end of stream before the first byte of a frame is the normal end, not an error",
                         FrameCodecChecks::cleanEnd),
                 Check.core("reports a frame cut short", 10,
@@ -55,12 +55,18 @@ public final class FrameCodecChecks implements Lab {
                 Check.of("refuses a length over MAX_FRAME", 10,
                         "check the length against MAX_FRAME as soon as you have it",
                         FrameCodecChecks::refusesOversize),
-                Check.of("refuses an oversize frame without allocating it", 10,
+                Check.of("refuses an oversize frame without allocating it", 5,
                         "the length is what the peer claims: check it before new byte[length]",
                         FrameCodecChecks::refusesWithoutAllocating),
                 Check.of("refuses a negative length", 5,
                         "4 bytes ff ff ff ff are -1 as an int: a length below 0 is refused too",
-                        FrameCodecChecks::refusesNegative));
+                        FrameCodecChecks::refusesNegative),
+                Check.of("writeFrame refuses a payload over MAX_FRAME, writing nothing", 10,
+                        "the limit holds both ways: check the payload's length before writing a byte",
+                        FrameCodecChecks::writerRefusesOversize),
+                Check.of("writeFrame flushes the frame", 5,
+                        "the stream may be buffered: flush after the payload, or the frame waits in a buffer",
+                        FrameCodecChecks::writerFlushes));
     }
 
     static byte[] bytes(String text) {
@@ -169,10 +175,20 @@ public final class FrameCodecChecks implements Lab {
         Expect.equal(null, FrameCodec.readFrame(in), "readFrame after the only frame");
     }
 
-    private static void truncatedPayload() {
-        byte[] cut = Arrays.copyOf(framed10(), 4 + 4);
-        Expect.throwsA(EOFException.class, () -> FrameCodec.readFrame(new ByteArrayInputStream(cut)),
-                "a frame announcing 10 bytes, then 4 bytes and end of stream");
+    private static void truncatedPayload() throws IOException {
+        byte[] whole = framed10();
+        var in = new ByteArrayInputStream(concat(whole, Arrays.copyOf(whole, 4 + 4)));
+        expectPayload(bytes("0123456789"), FrameCodec.readFrame(in));
+        Expect.throwsA(EOFException.class, () -> FrameCodec.readFrame(in),
+                "after a whole frame, a frame announcing 10 bytes, then 4 bytes and end of stream");
+    }
+
+    static byte[] concat(byte[]... parts) throws IOException {
+        var out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.write(part);
+        }
+        return out.toByteArray();
     }
 
     private static byte[] framed10() {
@@ -183,18 +199,47 @@ public final class FrameCodecChecks implements Lab {
         }
     }
 
-    private static void truncatedLength() {
-        Expect.throwsA(EOFException.class, () -> FrameCodec.readFrame(new ByteArrayInputStream(new byte[] {0, 0})),
-                "a stream of 2 bytes, then end of stream");
+    private static void truncatedLength() throws IOException {
+        var in = new ByteArrayInputStream(concat(framed10(), new byte[] {0, 0}));
+        expectPayload(bytes("0123456789"), FrameCodec.readFrame(in));
+        Expect.throwsA(EOFException.class, () -> FrameCodec.readFrame(in),
+                "after a whole frame, 2 bytes of a length, then end of stream");
     }
 
-    private static void refusesOversize() {
+    /// A frame of exactly MAX_FRAME bytes, which readFrame must accept: every refusal check reads
+    /// one first, so that refusing everything earns nothing.
+    static void acceptsTheLargest() throws IOException {
+        byte[] largest = randomPayload(FrameCodec.MAX_FRAME, 11);
+        expectPayload(largest, FrameCodec.readFrame(new ByteArrayInputStream(framed(largest))));
+    }
+
+    private static void refusesOversize() throws IOException {
+        acceptsTheLargest();
         var in = new ByteArrayInputStream(Arrays.copyOf(header(FrameCodec.MAX_FRAME + 1), 4 + FrameCodec.MAX_FRAME + 1));
         Expect.throwsA(FrameCodec.FrameTooLargeException.class, () -> FrameCodec.readFrame(in),
                 "a frame of MAX_FRAME + 1 bytes");
     }
 
-    private static void refusesWithoutAllocating() {
+    private static void writerRefusesOversize() throws IOException {
+        var out = new ByteArrayOutputStream();
+        FrameCodec.writeFrame(out, randomPayload(FrameCodec.MAX_FRAME, 12));
+        Expect.equal(4 + FrameCodec.MAX_FRAME, out.size(), "the bytes written for a payload of exactly MAX_FRAME bytes");
+        out.reset();
+        Expect.throwsA(FrameCodec.FrameTooLargeException.class, () -> FrameCodec.writeFrame(out, new byte[FrameCodec.MAX_FRAME + 1]),
+                "writeFrame with a payload of MAX_FRAME + 1 bytes (a peer's readFrame would refuse it)");
+        Expect.equal(0, out.size(), "the bytes writeFrame wrote before refusing a payload of MAX_FRAME + 1 bytes");
+    }
+
+    private static void writerFlushes() throws IOException {
+        var wire = new ByteArrayOutputStream();
+        var buffered = new java.io.BufferedOutputStream(wire, 1 << 16);
+        FrameCodec.writeFrame(buffered, bytes("hello"));
+        Expect.equal("0000000568656c6c6f", HexFormat.of().formatHex(wire.toByteArray()),
+                "what reached the wire through a BufferedOutputStream after writeFrame(\"hello\") returned");
+    }
+
+    private static void refusesWithoutAllocating() throws IOException {
+        acceptsTheLargest();
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         int claimed = 200 << 20;
         var in = new ByteArrayInputStream(Arrays.copyOf(header(claimed), 4 + 100));
@@ -206,7 +251,8 @@ public final class FrameCodecChecks implements Lab {
                 + " MB for a frame it refused: a peer could make it allocate that much with 4 bytes");
     }
 
-    private static void refusesNegative() {
+    private static void refusesNegative() throws IOException {
+        acceptsTheLargest();
         var in = new ByteArrayInputStream(new byte[] {-1, -1, -1, -1, 1, 2, 3});
         Expect.throwsA(FrameCodec.FrameTooLargeException.class, () -> FrameCodec.readFrame(in),
                 "a frame whose length bytes are ff ff ff ff");

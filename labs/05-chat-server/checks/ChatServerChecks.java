@@ -3,12 +3,16 @@ import grading.Client;
 import grading.Expect;
 import grading.Lab;
 import java.io.IOException;
+import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /// The graded checks of lab 05: chat members played by the grader, on the learner's server.
 public final class ChatServerChecks implements Lab {
@@ -24,7 +28,7 @@ public final class ChatServerChecks implements Lab {
                 Check.core("welcomes a client by its nickname", 10,
                         "the first line is the nickname: register the member, then deliver WELCOME and the nickname",
                         ChatServerChecks::welcomes),
-                Check.core("broadcasts a line to the others", 15,
+                Check.core("broadcasts a line to the others", 10,
                         "every other member gets MSG, the sender's nickname and the line",
                         ChatServerChecks::broadcasts),
                 Check.of("does not echo a line to its sender", 5,
@@ -36,6 +40,12 @@ public final class ChatServerChecks implements Lab {
                 Check.of("refuses a nickname in use", 10,
                         "register with putIfAbsent: one atomic step decides who gets a nickname",
                         ChatServerChecks::refusesTakenNick),
+                Check.of("refuses a nickname two clients race for", 10,
+                        "looking a nickname up, then registering it, are two steps another client can come between: putIfAbsent is one",
+                        ChatServerChecks::raceForANickname),
+                Check.of("reads a line sent with the nickname in one write", 5,
+                        "read the nickname and every later line through the same reader: a second reader loses what the first buffered",
+                        ChatServerChecks::pipelinedAfterNickname),
                 Check.of("/quit says BYE, closes, and tells the others", 10,
                         "deliver BYE, then finish the member: its writer sends what is queued and closes",
                         ChatServerChecks::quits),
@@ -45,10 +55,13 @@ public final class ChatServerChecks implements Lab {
                 Check.core("keeps each sender's order and loses nothing", 15,
                         "one thread reads each member's lines, and each member's queue keeps their order",
                         ChatServerChecks::orderAndNoLoss).within(Duration.ofSeconds(30)),
-                Check.of("cuts off a client that stops reading; the others go on", 20,
+                Check.of("cuts off a client that stops reading; the others go on", 10,
                         "never wait for one member's socket: when its queue is full, cut it off",
                         ChatServerChecks::cutsOffSlowReader).within(Duration.ofSeconds(40)));
     }
+
+    static final int PER_SENDER = 2000;
+    static final int ROUND = 200;
 
     static Client join(ChatServer server, String nick) throws IOException {
         var client = Client.connect(server.port());
@@ -118,6 +131,67 @@ public final class ChatServerChecks implements Lab {
         }
     }
 
+    /// A nickname map that makes a check-then-act race certain: the first lookup of the raced
+    /// nickname waits (at most 2 s) for a second one, so two clients that look it up before they
+    /// register it both find it free. putIfAbsent does no lookup, and never waits.
+    static final class RaceMap extends ConcurrentHashMap<String, ChatServer.Member> {
+        private final String raced;
+        private final CountDownLatch lookups = new CountDownLatch(2);
+
+        RaceMap(String raced) {
+            this.raced = raced;
+        }
+
+        @Override
+        public ChatServer.Member get(Object key) {
+            meet(key);
+            return super.get(key);
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            meet(key);
+            return super.containsKey(key);
+        }
+
+        private void meet(Object key) {
+            if (raced.equals(key) && lookups.getCount() > 0) {
+                lookups.countDown();
+                try {
+                    lookups.await(2, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private static void raceForANickname() throws Exception {
+        try (var server = ChatServer.start(0); var first = Client.connect(server.port()); var second = Client.connect(server.port())) {
+            Field members = ChatServer.class.getDeclaredField("members");
+            members.setAccessible(true);
+            members.set(server, new RaceMap("alice"));
+            first.send("alice\n");
+            second.send("alice\n");
+            String one = first.readLine();
+            String other = second.readLine();
+            var answers = new java.util.TreeSet<>(List.of(one, other));
+            Expect.that(answers.contains("WELCOME alice") && (one.startsWith("ERROR") || other.startsWith("ERROR")),
+                    "two clients sent the nickname alice at the same moment; they got " + Expect.show(one) + " and "
+                            + Expect.show(other) + ": expected one WELCOME alice and one ERROR");
+        }
+    }
+
+    private static void pipelinedAfterNickname() throws Exception {
+        try (var server = ChatServer.start(0); var bob = join(server, "bob"); var alice = Client.connect(server.port())) {
+            // The nickname and the next lines in one write: they may well arrive in one read.
+            alice.send("alice\nhello, bob\n/who\n");
+            Expect.equal("WELCOME alice", alice.readLine(), "the answer to \"alice\\nhello, bob\\n/who\\n\" sent in one write");
+            Expect.equal("WHO alice bob", alice.readLine(), "alice's answer to the /who sent with her nickname");
+            awaitLine(bob, "MSG alice hello, bob", "bob, when alice's nickname and first line came in one write");
+        }
+    }
+
     private static void quits() throws Exception {
         try (var server = ChatServer.start(0); var alice = join(server, "alice"); var bob = join(server, "bob")) {
             awaitLine(alice, "JOIN bob", "alice");
@@ -138,7 +212,9 @@ public final class ChatServerChecks implements Lab {
     }
 
     private static void orderAndNoLoss() throws Exception {
-        int perSender = 300;
+        // 3 senders of 2,000 lines each: a server that lets lines overtake each other (handing each
+        // to another thread, say) reorders some of 6,000, not one in a lucky run.
+        int perSender = PER_SENDER;
         try (var server = ChatServer.start(0); var listener = join(server, "listener")) {
             var senders = new ArrayList<Client>();
             try {
@@ -146,25 +222,30 @@ public final class ChatServerChecks implements Lab {
                     senders.add(join(server, "s" + s));
                     awaitLine(listener, "JOIN s" + s, "listener");
                 }
-                var batches = new ArrayList<CompletableFuture<Void>>();
-                for (int s = 0; s < 3; s++) {
-                    var lines = new StringBuilder();
-                    for (int i = 0; i < perSender; i++) {
-                        lines.append(i).append('\n');
-                    }
-                    batches.add(senders.get(s).sendInBackground(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                }
+                // In rounds of ROUND lines a sender, all three at once, read before the next round:
+                // never more in flight than the listener's queue holds (QUEUE_LIMIT).
                 Map<String, Integer> next = new HashMap<>(Map.of("s0", 0, "s1", 0, "s2", 0));
-                for (int received = 0; received < 3 * perSender; received++) {
-                    String line = listener.readLine();
-                    String[] parts = line.split(" ");
-                    Expect.that(parts.length == 3 && parts[0].equals("MSG") && next.containsKey(parts[1]),
-                            "listener got " + line + " among the senders' lines");
-                    int expected = next.get(parts[1]);
-                    Expect.equal(String.valueOf(expected), parts[2], "the next line from " + parts[1]);
-                    next.put(parts[1], expected + 1);
+                for (int round = 0; round < perSender / ROUND; round++) {
+                    var batches = new ArrayList<CompletableFuture<Void>>();
+                    for (int s = 0; s < 3; s++) {
+                        var lines = new StringBuilder();
+                        for (int i = round * ROUND; i < (round + 1) * ROUND; i++) {
+                            lines.append(i).append('\n');
+                        }
+                        batches.add(senders.get(s).sendInBackground(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    }
+                    for (int received = 0; received < 3 * ROUND; received++) {
+                        String line = listener.readLine();
+                        String[] parts = line.split(" ");
+                        Expect.that(parts.length == 3 && parts[0].equals("MSG") && next.containsKey(parts[1]),
+                                "listener got " + line + " among the senders' lines");
+                        int expected = next.get(parts[1]);
+                        Expect.equal(String.valueOf(expected), parts[2], "the next line from " + parts[1]
+                                + " (each sender's lines must arrive in the order it sent them)");
+                        next.put(parts[1], expected + 1);
+                    }
+                    CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).join();
                 }
-                CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).join();
             } finally {
                 for (Client sender : senders) {
                     sender.close();

@@ -1,0 +1,181 @@
+package grading;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/// Gradings the build runs: the reference solutions, the starters, and the known-wrong solutions
+/// in labs/solutions/wrong/NN-name/mistake/, two at a time (each grading is a JVM of its own).
+final class Gradings {
+
+    static final Path LABS = Path.of("labs");
+    static final Path WRONG = LABS.resolve("solutions").resolve("wrong");
+    static final Path OUT = Path.of("target", "labs-verify");
+
+    /// Two gradings at once: one a core.
+    private static final ExecutorService POOL = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("grading-", 1).factory());
+
+    /// The first line of a known-wrong solution: `// Mistake: what. Caught by: "check", "check"`.
+    private static final Pattern MISTAKE = Pattern.compile("^// Mistake: (.+?)\\s+Caught by: (\"[^\"]+\"(?:, \"[^\"]+\")*)\\s*$");
+    private static final Pattern QUOTED = Pattern.compile("\"([^\"]+)\"");
+
+    /// One check's result as the JSON has it.
+    record CheckResult(String name, boolean passed, int points, int maxPoints, boolean core) {
+    }
+
+    /// A whole grading: the exit status and each check's result, in order.
+    record Graded(int exitStatus, List<CheckResult> checks, Path json) {
+        int points() {
+            return checks.stream().mapToInt(CheckResult::points).sum();
+        }
+
+        /// "check: pass" for each check: what three runs must agree on.
+        String outcome() {
+            var text = new StringBuilder();
+            for (CheckResult c : checks) {
+                text.append(c.name()).append(": ").append(c.passed() ? "pass" : "fail").append('\n');
+            }
+            return text.append("total ").append(points()).toString();
+        }
+
+        CheckResult check(String name) {
+            return checks.stream().filter(c -> c.name().equals(name)).findFirst().orElse(null);
+        }
+    }
+
+    /// A known-wrong solution: its folder, the mistake, and the checks that must catch it.
+    record Wrong(Path lab, Path dir, String mistake, List<String> caughtBy) {
+        String label() {
+            return lab.getFileName() + "/" + dir.getFileName();
+        }
+    }
+
+    private Gradings() {
+    }
+
+    /// Every lab, or only those `-Dlabs.only=NN,NN` names (for a lab author at work on one lab).
+    static List<Path> labs() throws IOException {
+        var labs = new ArrayList<Path>();
+        for (String which : System.getProperty("labs.only", "all").split(",")) {
+            labs.addAll(grader(OUT).labs(which.strip()));
+        }
+        return labs;
+    }
+
+    /// The known-wrong solutions of every lab, read from their first lines.
+    static List<Wrong> wrongSolutions() throws IOException {
+        var all = new ArrayList<Wrong>();
+        for (Path lab : labs()) {
+            Path dir = WRONG.resolve(lab.getFileName());
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (Stream<Path> mistakes = Files.list(dir)) {
+                for (Path mistake : mistakes.filter(Files::isDirectory).sorted().toList()) {
+                    all.add(read(lab, mistake));
+                }
+            }
+        }
+        return all;
+    }
+
+    private static Wrong read(Path lab, Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> java = files.filter(p -> p.toString().endsWith(".java")).sorted().toList();
+            for (Path file : java) {
+                String first = Files.readAllLines(file, StandardCharsets.UTF_8).getFirst();
+                Matcher m = MISTAKE.matcher(first);
+                if (m.matches()) {
+                    var checks = new ArrayList<String>();
+                    Matcher q = QUOTED.matcher(m.group(2));
+                    while (q.find()) {
+                        checks.add(q.group(1));
+                    }
+                    return new Wrong(lab, dir, m.group(1), checks);
+                }
+            }
+            throw new AssertionError(dir + ": no file whose first line is // Mistake: ... Caught by: \"check\"");
+        }
+    }
+
+    /// Grades `lab` with `solutionDir` swapped in (null: the starter as it is), in the background.
+    static CompletableFuture<Graded> grade(Path lab, Path solutionDir, String resultName) {
+        return grade(lab, solutionDir, resultName, List.of());
+    }
+
+    /// The same, running only the checks named in `only` (all when it is empty).
+    static CompletableFuture<Graded> grade(Path lab, Path solutionDir, String resultName, List<String> only) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                Path out = OUT.resolve(resultName.isEmpty() ? "starters" : resultName);
+                var result = grader(out).grade(lab, solutionDir, "", only);
+                return new Graded(result.exitStatus(), parse(result.json()), result.json());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }, POOL);
+    }
+
+    static CompletableFuture<Graded> gradeSolution(Path lab, String run) {
+        return grade(lab, LABS.resolve("solutions").resolve(lab.getFileName()), "solutions" + run);
+    }
+
+    /// A known-wrong solution, on every check (`onlyItsChecks` false) or only on those meant to catch it.
+    static CompletableFuture<Graded> gradeWrong(Wrong wrong, String run, boolean onlyItsChecks) {
+        return grade(wrong.lab(), wrong.dir(), "wrong" + run + "/" + wrong.lab().getFileName() + "/" + wrong.dir().getFileName(),
+                onlyItsChecks ? wrong.caughtBy() : List.of());
+    }
+
+    private static Grader grader(Path out) {
+        // The lab JVMs' tables go to the build's log; failures are reported from the JSON.
+        return new Grader(LABS, out, true, new PrintStream(System.out, true, StandardCharsets.UTF_8));
+    }
+
+    private static final Pattern CHECK = Pattern.compile(
+            "\\{\"name\": \"((?:[^\"\\\\]|\\\\.)*)\", \"points\": (\\d+), \"max_points\": (\\d+), \"status\": \"(\\w+)\", \"core\": (\\w+),");
+
+    /// Each check's result from a grading's JSON.
+    static List<CheckResult> parse(Path json) throws IOException {
+        var checks = new ArrayList<CheckResult>();
+        Matcher m = CHECK.matcher(Files.readString(json));
+        while (m.find()) {
+            checks.add(new CheckResult(m.group(1).replace("\\\"", "\"").replace("\\\\", "\\"), m.group(4).equals("pass"),
+                    Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)), Boolean.parseBoolean(m.group(5))));
+        }
+        return checks;
+    }
+
+    /// The message of each failed check, for an assertion's text.
+    static String failures(Graded graded) throws IOException {
+        String json = Files.readString(graded.json());
+        var lines = new StringBuilder();
+        for (String line : json.split("\n")) {
+            if (line.contains("\"status\": \"fail\"")) {
+                lines.append("\n  ").append(line.strip());
+            }
+        }
+        return lines.toString();
+    }
+
+    static Map<String, Boolean> byName(Graded graded) {
+        var map = new LinkedHashMap<String, Boolean>();
+        graded.checks().forEach(c -> map.put(c.name(), c.passed()));
+        return map;
+    }
+}
