@@ -204,16 +204,14 @@ class TcpChatTest {
         // Two hundred more, each trickling one byte of a line that never ends, every 50 ms.
         List<Socket> trickling = new ArrayList<>();
         for (int i = 0; i < tricklers; i++) trickling.add(idleMember());
-        Thread trickler = Thread.ofVirtual().start(() -> {
+        var trickler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        trickler.scheduleAtFixedRate(() -> {
             try {
-                while (!Thread.currentThread().isInterrupted()) {
-                    for (Socket s : trickling) s.getOutputStream().write('z');
-                    Thread.sleep(50);                      // the pace of the trickle, not a wait for the server
-                }
-            } catch (IOException | InterruptedException e) {
+                for (Socket s : trickling) s.getOutputStream().write('z');
+            } catch (IOException e) {
                 // The test is over.
             }
-        });
+        }, 0, 50, java.util.concurrent.TimeUnit.MILLISECONDS);
         try {
             var alice = new Chatter("alice");
             var bob = new Chatter("bob");
@@ -242,8 +240,8 @@ class TcpChatTest {
             assertThat(last.readLine()).isEqualTo("bob: line 0 through a crowd");
             assertThat(alice.line.ask("/who")).startsWith("*** here: guest").endsWith(" and " + (members - 50) + " more");
         } finally {
-            trickler.interrupt();
-            trickler.join();
+            trickler.shutdownNow();
+            trickler.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 

@@ -132,7 +132,7 @@ public final class ChatServerChecks implements Lab {
     }
 
     /// A nickname map that makes a check-then-act race certain: the first lookup of the raced
-    /// nickname waits (at most 2 s) for a second one, so two clients that look it up before they
+    /// nickname waits (at most 10 s, long enough for a slow machine) for a second one, so two clients that look it up before they
     /// register it both find it free. putIfAbsent does no lookup, and never waits.
     static final class RaceMap extends ConcurrentHashMap<String, ChatServer.Member> {
         private final String raced;
@@ -158,7 +158,7 @@ public final class ChatServerChecks implements Lab {
             if (raced.equals(key) && lookups.getCount() > 0) {
                 lookups.countDown();
                 try {
-                    lookups.await(2, TimeUnit.SECONDS);
+                    lookups.await(10, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
