@@ -24,14 +24,17 @@ import javax.tools.ToolProvider;
 public final class Grader {
 
     static final String USAGE = """
-            Usage: ./jbang labs/Grade.java [NN|all] [--solution] [--help]
+            Usage: ./jbang labs/Grade.java [NN|exNN|all] [--solution] [--help]
 
-            Grades a lab: compiles labs/NN-name/ with its checks, runs every check, prints
-            a table (check, points, PASS/FAIL, a hint for each failure) and the total, and writes
-            the result as JSON to target/labs/NN-name.json.
+            Grades a lab or a chapter's exercises: compiles labs/NN-name/ (or
+            exercises/exNN-name/) with its checks, runs every check, prints a table (check,
+            points, PASS/FAIL, a hint for each failure) and the total, and writes the result as
+            JSON to target/labs/NN-name.json.
 
               NN          the lab's number, e.g. 01 (default: all labs)
-              --solution  grade the reference solution in labs/solutions/ instead
+              exNN        the exercises of chapter NN, e.g. ex05
+              --solution  grade the reference solution (labs/solutions/, or the worked
+                          answers in exercises/answers/) instead
               --help      print this help and exit
             """;
 
@@ -69,7 +72,7 @@ public final class Grader {
                 }
                 case "--solution" -> solution = true;
                 default -> {
-                    if (arg.equals("all") || arg.matches("\\d{1,2}")) {
+                    if (arg.equals("all") || arg.matches("(ex)?\\d{1,2}")) {
                         which = arg;
                     } else {
                         System.err.println("unknown argument: " + arg);
@@ -87,7 +90,7 @@ public final class Grader {
         var grader = new Grader(labsDir, Path.of("target", "labs"), false, System.out);
         List<Path> labs = grader.labs(which);
         if (labs.isEmpty()) {
-            System.err.println("no lab numbered " + which + " in labs/");
+            System.err.println(which.startsWith("ex") ? "no exercises " + which + " in exercises/" : "no lab numbered " + which + " in labs/");
             System.exit(2);
         }
         // The worst status of all: 0 full marks everywhere, 1 points missing, 3 code that does not compile.
@@ -98,21 +101,51 @@ public final class Grader {
         System.exit(status);
     }
 
-    /// The lab folders, `labs/NN-name`, for "all" or one number.
+    /// The lab folders, `labs/NN-name`, for "all" or one number; for `exNN`, the folder of that
+    /// chapter's exercises, `exercises/exNN-name`.
     public List<Path> labs(String which) throws IOException {
+        if (which.startsWith("ex")) {
+            String prefix = String.format("ex%02d-", Integer.parseInt(which.substring(2)));
+            return folders(exercisesDir(), "ex\\d\\d-.+", prefix);
+        }
         String prefix = which.equals("all") ? "" : String.format("%02d-", Integer.parseInt(which));
-        try (Stream<Path> entries = Files.list(labsDir)) {
+        return folders(labsDir, "\\d\\d-.+", prefix);
+    }
+
+    /// Every chapter's exercise folder, `exercises/exNN-name`, in order.
+    public List<Path> exerciseSets() throws IOException {
+        return folders(exercisesDir(), "ex\\d\\d-.+", "");
+    }
+
+    /// The exercises sit beside the labs: `exercises/` in the course's top folder.
+    Path exercisesDir() {
+        return labsDir.toAbsolutePath().getParent().resolve("exercises");
+    }
+
+    private static List<Path> folders(Path dir, String pattern, String prefix) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
             return entries.filter(Files::isDirectory)
-                    .filter(p -> p.getFileName().toString().matches("\\d\\d-.+"))
+                    .filter(p -> p.getFileName().toString().matches(pattern))
                     .filter(p -> p.getFileName().toString().startsWith(prefix))
                     .sorted()
                     .toList();
         }
     }
 
+    /// Where a lab's reference solution is (`labs/solutions/NN-name`), or an exercise set's worked
+    /// answers (`exercises/answers/exNN-name`).
+    Path solutionDir(Path lab) {
+        String name = lab.getFileName().toString();
+        return name.startsWith("ex") ? exercisesDir().resolve("answers").resolve(name)
+                : labsDir.resolve("solutions").resolve(name);
+    }
+
     /// Grades one lab: its starter (as the learner left it) or its reference solution.
     public Result grade(Path lab, boolean solution) throws IOException, InterruptedException {
-        Path solutionDir = solution ? labsDir.resolve("solutions").resolve(lab.getFileName()) : null;
+        Path solutionDir = solution ? solutionDir(lab) : null;
         return grade(lab, solutionDir, solution ? "solutions" : "");
     }
 
@@ -147,7 +180,7 @@ public final class Grader {
                 writeError(json, name, "does not compile", errors);
             return new Result(name, 3, json);
         }
-        int status = fork(classes, checksClass, name, json, log, only);
+        int status = fork(classes, checksClass, name, json, log, only, lab, solutionDir);
         if (!Files.exists(json)) {
             writeError(json, name, "stopped", "the checks did not finish within " + LAB_LIMIT_SECONDS + " s");
         }
@@ -163,7 +196,7 @@ public final class Grader {
     /// The lab's code: every `.java` file in its folder, with those of the same name in
     /// `labs/solutions/NN-name/` swapped in when grading the solution.
     List<Path> labSources(Path lab, boolean solution) throws IOException {
-        return labSources(lab, solution ? labsDir.resolve("solutions").resolve(lab.getFileName()) : null);
+        return labSources(lab, solution ? solutionDir(lab) : null);
     }
 
     /// The lab's code with the files of `solutionDir` (null: none) swapped in.
@@ -174,7 +207,7 @@ public final class Grader {
         }
         if (solutionDir != null) {
             List<Path> solutionFiles = javaFiles(solutionDir);
-            if (solutionFiles.isEmpty()) {
+            if (solutionFiles.isEmpty() && !Answers.hasFiles(solutionDir)) {
                 throw new IOException("no reference solution in " + solutionDir);
             }
             for (Path p : solutionFiles) {
@@ -215,8 +248,8 @@ public final class Grader {
     }
 
     /// Runs the checks in a JVM of their own, passing its output through; its exit status.
-    private int fork(Path classes, String checksClass, String name, Path json, Path log, List<String> only)
-            throws IOException, InterruptedException {
+    private int fork(Path classes, String checksClass, String name, Path json, Path log, List<String> only,
+            Path lab, Path solutionDir) throws IOException, InterruptedException {
         String classPath = classes + File.pathSeparator + System.getProperty("java.class.path");
         var command = new ArrayList<String>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -225,6 +258,11 @@ public final class Grader {
         mockitoAgent(classPath).ifPresent(jar -> command.add("-javaagent:" + jar));
         if (!only.isEmpty()) {
             command.add("-Dgrading.only=" + String.join("|", only));
+        }
+        // The checks read a learner's answer files (an exercise's predictions) through Answers.
+        command.add("-D" + Answers.FOLDER + "=" + lab.toAbsolutePath());
+        if (solutionDir != null) {
+            command.add("-D" + Answers.OVERLAY + "=" + solutionDir.toAbsolutePath());
         }
         command.addAll(List.of("-cp", classPath, LabRun.class.getName(),
                 checksClass, name, json.toString(), log.toString()));
