@@ -8,9 +8,11 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /// Lesson 21 on two hosts, a (10.10.1.1, fd10:10:1::1) and b, joined by one cable: which bind
 /// address lets b in, and a client that falls back from one address to the next.
+@ResourceLock("network-namespaces")
 class BindAddressesTest {
     static TestNetwork network;
 

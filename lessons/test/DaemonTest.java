@@ -28,7 +28,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Isolated;
 
+@Isolated
 class DaemonTest {
     static final Path UNIT = Path.of("lessons", "18_Daemon.service");
     static final Path SOCKET_UNIT = Path.of("lessons", "18_Daemon.socket");

@@ -10,10 +10,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /// Lesson 22: on loopback, a closed peer and an abortive close; on two hosts (a and b, one cable),
 /// a pulled cable, found by nothing, by keep-alive and by a heartbeat, and a firewall that drops
 /// against one that rejects.
+@ResourceLock("network-namespaces")
 class DeadPeersTest {
     static TestNetwork network;
 

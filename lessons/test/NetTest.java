@@ -5,9 +5,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /// The course's network tool: both topologies, what crosses them, the link controls, and that it
 /// leaves nothing behind, on close, on a signal, and after a crash.
+@ResourceLock("network-namespaces")
 class NetTest {
     static final String PREFIX = "slnet" + ProcessHandle.current().pid();
 
