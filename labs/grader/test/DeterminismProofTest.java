@@ -11,11 +11,13 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /// A score is the same on every run: every reference solution and every known-wrong solution,
 /// graded three times, passes and fails the same checks each time. Slow (every lab graded three
 /// times over), so it runs in the proof profile: `./mvnw -B -Pproof verify`.
 @Tag("proof")
+@Isolated
 class DeterminismProofTest {
 
     static final int RUNS = 3;

@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /// Gradings the build runs: the reference solutions, the starters, and the known-wrong solutions
-/// in labs/solutions/wrong/NN-name/mistake/, two at a time (each grading is a JVM of its own).
+/// in labs/solutions/wrong/NN-name/mistake/mistake.diff, two at a time (each grading is a JVM of its own).
 final class Gradings {
 
     static final Path LABS = Path.of("labs");
@@ -57,9 +57,9 @@ final class Gradings {
     }
 
     /// A known-wrong solution: its folder, the mistake, and the checks that must catch it.
-    record Wrong(Path lab, Path dir, String mistake, List<String> caughtBy) {
+    record Wrong(Path lab, Path dir, String name, String mistake, List<String> caughtBy) {
         String label() {
-            return lab.getFileName() + "/" + dir.getFileName();
+            return lab.getFileName() + "/" + name;
         }
     }
 
@@ -76,7 +76,17 @@ final class Gradings {
     }
 
     /// The known-wrong solutions of every lab, read from their first lines.
-    static List<Wrong> wrongSolutions() throws IOException {
+    static synchronized List<Wrong> wrongSolutions() throws IOException {
+        if (wrongSolutions == null) {
+            wrongSolutions = readWrongSolutions();
+        }
+        return wrongSolutions;
+    }
+
+    /// Read once: the proofs share them, and each is applied into target/ only once.
+    private static List<Wrong> wrongSolutions;
+
+    private static List<Wrong> readWrongSolutions() throws IOException {
         var all = new ArrayList<Wrong>();
         for (Path lab : labs()) {
             Path dir = WRONG.resolve(lab.getFileName());
@@ -92,23 +102,26 @@ final class Gradings {
         return all;
     }
 
+    /// A known-wrong solution is `mistake.diff` in its folder: a unified diff against the reference
+    /// solution whose first line is `// Mistake: ... Caught by: "check"`. It is applied into
+    /// target/, and graded from there.
     private static Wrong read(Path lab, Path dir) throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            List<Path> java = files.filter(p -> p.toString().endsWith(".java")).sorted().toList();
-            for (Path file : java) {
-                String first = Files.readAllLines(file, StandardCharsets.UTF_8).getFirst();
-                Matcher m = MISTAKE.matcher(first);
-                if (m.matches()) {
-                    var checks = new ArrayList<String>();
-                    Matcher q = QUOTED.matcher(m.group(2));
-                    while (q.find()) {
-                        checks.add(q.group(1));
-                    }
-                    return new Wrong(lab, dir, m.group(1), checks);
-                }
-            }
-            throw new AssertionError(dir + ": no file whose first line is // Mistake: ... Caught by: \"check\"");
+        Path diff = dir.resolve("mistake.diff");
+        if (!Files.exists(diff)) {
+            throw new AssertionError(dir + ": no mistake.diff (a diff -u against the reference solution)");
         }
+        Matcher m = MISTAKE.matcher(Patch.firstLine(diff));
+        if (!m.matches()) {
+            throw new AssertionError(diff + ": its first line must be // Mistake: ... Caught by: \"check\"");
+        }
+        var checks = new ArrayList<String>();
+        Matcher q = QUOTED.matcher(m.group(2));
+        while (q.find()) {
+            checks.add(q.group(1));
+        }
+        Path applied = OUT.resolve("wrong-sources").resolve(lab.getFileName().toString()).resolve(dir.getFileName().toString());
+        Patch.apply(diff, LABS.resolve("solutions").resolve(lab.getFileName()), applied);
+        return new Wrong(lab, applied, dir.getFileName().toString(), m.group(1), checks);
     }
 
     /// Grades `lab` with `solutionDir` swapped in (null: the starter as it is), in the background.
@@ -138,7 +151,7 @@ final class Gradings {
 
     /// A known-wrong solution, on every check (`onlyItsChecks` false) or only on those meant to catch it.
     static CompletableFuture<Graded> gradeWrong(Wrong wrong, String run, boolean onlyItsChecks) {
-        return grade(wrong.lab(), wrong.dir(), "wrong" + run + "/" + wrong.lab().getFileName() + "/" + wrong.dir().getFileName(),
+        return grade(wrong.lab(), wrong.dir(), "wrong" + run + "/" + wrong.lab().getFileName() + "/" + wrong.name(),
                 onlyItsChecks ? wrong.caughtBy() : List.of());
     }
 

@@ -12,13 +12,15 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /// Every lab's checks catch realistic mistakes: each known-wrong solution in
-/// labs/solutions/wrong/NN-name/mistake/ (a copy of the reference solution with one mistake, its
+/// labs/solutions/wrong/NN-name/mistake/mistake.diff (the reference solution with one mistake, its
 /// first line saying which and the checks that must catch it) loses points on each check it names.
 /// Here each runs only the checks it names; DeterminismProofTest runs every check, three times.
 /// Both take minutes, so they run in the proof profile: `./mvnw -B -Pproof verify`.
 @Tag("proof")
+@Isolated
 class WrongSolutionsTest {
 
     static final int LEAST_WRONG = 6;
