@@ -140,22 +140,22 @@ public final class Batch {
             copyAtMost(log, learnerOut.resolve(labName + ".log"), options.limits().outputBytes());
             Files.write(learnerOut.resolve("console.txt"), captured.bytes());
             var learner = ResultFiles.Learner.read(s.learner(), result.json(), seconds, result.exitStatus());
-            Files.writeString(learnerOut.resolve("results.json"), ResultFiles.gradescope(learner));
-            Files.writeString(learnerOut.resolve("junit.xml"), ResultFiles.junit(learner));
+            if (Files.exists(log) && Files.size(log) >= options.limits().outputBytes()) {
+                learner = learner.noted("it printed more than " + (options.limits().outputBytes() >> 20) + " MB: its log is cut there");
+            }
+            ResultFiles.writeLearner(learnerOut, learner);
             return learner;
         }
     }
 
     private void writeClassFiles(Path labFolder, List<ResultFiles.Learner> learners) throws IOException {
         String labName = labFolder.getFileName().toString();
-        Files.writeString(options.out().resolve("results.csv"), ResultFiles.csv(learners));
-        String title = learners.stream().map(ResultFiles.Learner::title).filter(t -> t != null && !t.isEmpty()).findFirst().orElse("");
         String similarity = null;
         if (!options.single() && learners.size() > 1 && !labName.startsWith("ex")) {
             similarity = Similarity.report(labFolder, submissions(labName).stream().map(Submission::files).toList(),
                     learners.stream().map(ResultFiles.Learner::name).toList(), options.out(), console);
         }
-        Files.writeString(options.out().resolve("index.html"), ResultFiles.html(labName, title, learners, similarity));
+        ResultFiles.writeClass(options.out(), labName, learners, similarity);
         console.println("Results: " + options.out().resolve("index.html") + ", " + options.out().resolve("results.csv"));
     }
 

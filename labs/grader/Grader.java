@@ -199,8 +199,10 @@ public final class Grader {
         }
         int status = fork(classes, checksClass, name, json, log, only, lab, solutionDir);
         if (!Files.exists(json)) {
-            writeError(json, name, "stopped", status == 4 ? "the checks did not finish within " + labLimitSeconds + " s"
-                    : "the checks' JVM ended (exit status " + status + ") before the last check: the lab's code called System.exit, or the JVM crashed");
+            writeError(json, name, "stopped", status == 4 ? "the checks did not finish within " + labLimitSeconds + " s (the check running then: \""
+                    + CheckRunner.lastStarted(log) + "\"): something loops or waits forever"
+                    : "the checks' JVM ended (exit status " + status + ") during the check \"" + CheckRunner.lastStarted(log)
+                            + "\": the lab's code called System.exit, or the JVM crashed");
             status = Math.max(status, 1);
         }
         return new Result(name, status, json);

@@ -24,7 +24,12 @@ public final class ResultFiles {
     /// One learner's result: their name (the submission's folder), the lab, the checks, and how
     /// the grading ended.
     public record Learner(String name, String lab, String title, List<CheckResult> checks, String error, double seconds,
-            int exitStatus) {
+            int exitStatus, String note) {
+
+        /// The same result with a remark for the teacher ("its output was cut at 20 MB").
+        public Learner noted(String remark) {
+            return new Learner(name, lab, title, checks, error, seconds, exitStatus, note.isEmpty() ? remark : note + "; " + remark);
+        }
 
         public int points() {
             return checks.stream().mapToInt(CheckResult::points).sum();
@@ -32,10 +37,13 @@ public final class ResultFiles {
 
         /// "full marks", "points missing", or why no check could score.
         public String outcome() {
+            String outcome;
             if (!error.isEmpty()) {
-                return (exitStatus == 3 ? "does not compile" : "stopped") + ": " + firstLine(error);
+                outcome = (exitStatus == 3 ? "does not compile" : "stopped") + ": " + firstLine(error);
+            } else {
+                outcome = checks.stream().allMatch(CheckResult::passed) ? "full marks" : "points missing";
             }
-            return checks.stream().allMatch(CheckResult::passed) ? "full marks" : "points missing";
+            return note.isEmpty() ? outcome : outcome + "; " + note;
         }
 
         /// Reads a learner's course JSON (`NN-name.json`).
@@ -49,7 +57,7 @@ public final class ResultFiles {
                         "pass".equals(c.get("status")), (String) c.get("message"), (String) c.get("hint"), number(c.get("millis"))));
             }
             return new Learner(name, (String) result.get("lab"), (String) result.get("title"), checks,
-                    (String) result.getOrDefault("error", ""), seconds, exitStatus);
+                    (String) result.getOrDefault("error", ""), seconds, exitStatus, "");
         }
 
         private static int number(Object o) {
@@ -73,6 +81,21 @@ public final class ResultFiles {
     static int maxPoints(List<Learner> learners) {
         return learners.stream().filter(l -> !l.checks().isEmpty()).findFirst()
                 .map(l -> l.checks().stream().mapToInt(CheckResult::maxPoints).sum()).orElse(100);
+    }
+
+    /// Writes a learner's `results.json` (Gradescope's) and `junit.xml` into their folder.
+    public static void writeLearner(Path dir, Learner learner) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("results.json"), gradescope(learner));
+        Files.writeString(dir.resolve("junit.xml"), junit(learner));
+    }
+
+    /// Writes the class's `results.csv` and `index.html` into `out`.
+    public static void writeClass(Path out, String lab, List<Learner> learners, String similarity) throws IOException {
+        Files.createDirectories(out);
+        String title = learners.stream().map(Learner::title).filter(t -> t != null && !t.isEmpty()).findFirst().orElse("");
+        Files.writeString(out.resolve("results.csv"), csv(learners));
+        Files.writeString(out.resolve("index.html"), html(lab, title, learners, similarity));
     }
 
     // ---- Gradescope's results.json: score, execution_time, output, tests[] ----

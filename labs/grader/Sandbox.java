@@ -146,9 +146,6 @@ public final class Sandbox implements AutoCloseable {
         java.addAll(classPath < 0 ? 1 : classPath, List.of("-Xmx" + limits.heapMegabytes() + "m", "-XX:MaxDirectMemorySize=64m",
                 "-Xss512k", "-XX:+UseSerialGC", "-XX:ActiveProcessorCount=1", "-XX:TieredStopAtLevel=1"));
         var script = new StringBuilder("set -e\n");
-        for (Path group : groups) {
-            script.append("echo $$ > ").append(quote(group.resolve("cgroup.procs").toString())).append('\n');
-        }
         for (Path folder : hidden) {
             script.append("mount -t tmpfs -o ro,size=4k socketlab-hidden ").append(quote(folder.toString())).append('\n');
         }
@@ -158,7 +155,13 @@ public final class Sandbox implements AutoCloseable {
         script.append("exec \"$@\"\n");
         var wrapped = new ArrayList<String>();
         if (isolated) {
-            wrapped.addAll(List.of("ip", "netns", "exec", namespace()));
+            // Join the control groups first: inside the namespace, /sys is the namespace's own.
+            var join = new StringBuilder("set -e\n");
+            for (Path group : groups) {
+                join.append("echo $$ > ").append(quote(group.resolve("cgroup.procs").toString())).append('\n');
+            }
+            join.append("exec \"$@\"\n");
+            wrapped.addAll(List.of("sh", "-c", join.toString(), "sh", "ip", "netns", "exec", namespace()));
         }
         wrapped.addAll(List.of("sh", "-c", script.toString(), "sh"));
         wrapped.addAll(java);
