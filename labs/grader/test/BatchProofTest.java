@@ -59,6 +59,7 @@ class BatchProofTest {
     Map<String, Integer> expected = new LinkedHashMap<>();
 
     @BeforeAll
+    @Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
     void gradeTheClass() throws Exception {
         assumeTrue(Sandbox.canIsolate(), "skipped: grading a class in namespaces and control groups needs root, Linux and ip");
         Sandbox.deleteTree(OUT);
