@@ -51,7 +51,10 @@ public final class Batch {
         console.printf("Grading %d submissions of %s, %d at a time%s%n", submissions.size(), labName, options.jobs(),
                 isolate ? ", each in its own network namespace" : " (not root: no network namespaces, no thread cap)");
         Path work = Files.createTempDirectory("socketlab-batch-");
+        // The solutions, the worked answers, the grader's earlier output (compiled solutions among it),
+        // the other learners' work and results.
         var hidden = List.of(course.resolve("labs").resolve("solutions"), course.resolve("exercises").resolve("answers"),
+                course.resolve("target").resolve("labs"), course.resolve("target").resolve("labs-verify"),
                 options.submissions().toAbsolutePath(), options.out().toAbsolutePath());
         long start = System.nanoTime();
         var done = new AtomicInteger();

@@ -14,6 +14,9 @@ import java.util.Map;
 /// report beside the course's JSON, and for the class a CSV and an HTML page.
 public final class ResultFiles {
 
+    /// The title the grader gives a result whose code did not compile.
+    static final String NO_COMPILE = "does not compile";
+
     private ResultFiles() {
     }
 
@@ -39,7 +42,7 @@ public final class ResultFiles {
         public String outcome() {
             String outcome;
             if (!error.isEmpty()) {
-                outcome = (exitStatus == 3 ? "does not compile" : "stopped") + ": " + firstLine(error);
+                outcome = (title.equals(NO_COMPILE) ? NO_COMPILE : "stopped") + ": " + firstLine(error);
             } else {
                 outcome = checks.stream().allMatch(CheckResult::passed) ? "full marks" : "points missing";
             }
@@ -93,7 +96,8 @@ public final class ResultFiles {
     /// Writes the class's `results.csv` and `index.html` into `out`.
     public static void writeClass(Path out, String lab, List<Learner> learners, String similarity) throws IOException {
         Files.createDirectories(out);
-        String title = learners.stream().map(Learner::title).filter(t -> t != null && !t.isEmpty()).findFirst().orElse("");
+        // A result whose checks did not run has "does not compile" or "stopped" for its title.
+        String title = learners.stream().filter(l -> l.error().isEmpty()).map(Learner::title).findFirst().orElse("");
         Files.writeString(out.resolve("results.csv"), csv(learners));
         Files.writeString(out.resolve("index.html"), html(lab, title, learners, similarity));
     }
@@ -104,7 +108,7 @@ public final class ResultFiles {
         var out = new StringBuilder("{\n");
         out.append("  \"score\": ").append(learner.points()).append(",\n");
         out.append("  \"execution_time\": ").append(Math.round(learner.seconds())).append(",\n");
-        out.append("  \"output\": ").append(Report.quote("Lab " + learner.lab() + " · " + learner.title() + ": "
+        out.append("  \"output\": ").append(Report.quote("Lab " + learner.lab() + ": "
                 + learner.points() + "/" + maxPoints(List.of(learner)) + ", " + learner.outcome())).append(",\n");
         out.append("  \"visibility\": \"visible\",\n");
         out.append("  \"stdout_visibility\": \"hidden\",\n");

@@ -47,7 +47,7 @@ class BatchProofTest {
 
     static final String START = "    static LineEchoServer start(int port) throws IOException {\n";
     static final String SERVE = "    static void serve(Socket client) throws IOException {\n";
-    static final String BIND = "listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));";
+    static final String CLASS = "class LineEchoServer implements AutoCloseable {\n";
 
     Path submissions;
     Path results;
@@ -87,7 +87,14 @@ class BatchProofTest {
                         }
                 """));
         write("ivy-prints", insert(solution, START, "        String megabyte = \"x\".repeat(1 << 20);\n        for (int i = 0; i < 100; i++) {\n            System.out.print(megabyte);\n        }\n        System.out.println();\n"));
-        String fixedPort = replace(solution, BIND, BIND.replace("port));", FIXED_PORT + "));"));
+        // Both keep a side port open, the same fixed one: only in namespaces of their own can both have it.
+        String fixedPort = insert(insert(solution, START, """
+                        synchronized (LineEchoServer.class) {
+                            if (statsPort == null) {
+                                statsPort = new ServerSocket(%d, 50, InetAddress.getLoopbackAddress());
+                            }
+                        }
+                """.formatted(FIXED_PORT)), CLASS, "    private static ServerSocket statsPort;\n");
         write("jo-fixed-port", fixedPort);
         write("kit-fixed-port", fixedPort);
         write("lu-reads-solutions", insert(starter, START, "        SolutionHunt.hunt();\n"));
@@ -125,11 +132,6 @@ class BatchProofTest {
         return source.replace(after, after + code);
     }
 
-    static String replace(String source, String what, String with) {
-        assertThat(source).contains(what);
-        return source.replace(what, with);
-    }
-
     @Test
     void everyLearnerIsGradedWithinTwoMinutes() {
         assertThat(learners).extracting(ResultFiles.Learner::name).hasSize(12).isSorted();
@@ -149,7 +151,7 @@ class BatchProofTest {
     void systemExitIsReportedWithTheCheckItCameIn() {
         var eve = byName.get("eve-exits");
         assertThat(eve.points()).isZero();
-        assertThat(eve.outcome()).contains("System.exit").contains("exit status 3").contains("during the check \"echoes a line\"");
+        assertThat(eve.outcome()).startsWith("stopped: ").contains("System.exit").contains("exit status 3").contains("during the check \"echoes a line\"");
     }
 
     @Test
@@ -163,7 +165,7 @@ class BatchProofTest {
     @Test
     void unboundedAllocationFailsItsChecksOnly() {
         var gus = byName.get("gus-allocates");
-        assertThat(gus.points()).isZero();
+        assertThat(gus.points()).isLessThan(byName.get("ada-solution").points());
         assertThat(gus.checks()).filteredOn(c -> c.name().equals("echoes a line")).singleElement()
                 .satisfies(c -> assertThat(c.message()).contains("OutOfMemoryError"));
     }
@@ -253,8 +255,8 @@ class BatchProofTest {
         return byName.get(learner).checks().stream().filter(c -> !c.passed()).map(ResultFiles.CheckResult::name).toList();
     }
 
-    /// A submission's helper that looks for the reference solution wherever the course might be:
-    /// beside its folder, above it, above every entry of its class path.
+    /// A submission's helper that looks for the reference solution, or its compiled classes,
+    /// wherever the course might be: above its folder and above every entry of its class path.
     static final String HUNT = """
             import java.io.File;
             import java.nio.file.Files;
@@ -272,6 +274,9 @@ class BatchProofTest {
                     for (Path start : starts) {
                         for (Path dir = start; dir != null; dir = dir.getParent()) {
                             places.add(dir.resolve("labs/solutions/01-line-echo/LineEchoServer.java"));
+                            // The grader's earlier output: the solution, compiled.
+                            places.add(dir.resolve("target/labs/classes/01-line-echo-solutions/LineEchoServer.class"));
+                            places.add(dir.resolve("target/labs-verify/solutions/classes/01-line-echo/LineEchoServer.class"));
                         }
                     }
                     for (Path place : places) {

@@ -34,7 +34,7 @@ class ClassCopyProofTest {
     }
 
     @Test
-    void holdsNoSolutionCode() throws IOException {
+    void holdsNoSolutionCode() throws Exception {
         assertThat(COPY.resolve("labs/solutions")).doesNotExist();
         assertThat(COPY.resolve("exercises/answers")).doesNotExist();
         assertThat(COPY.resolve("labs/01-line-echo/LineEchoServer.java")).exists();

@@ -33,7 +33,7 @@ class ResultFilesTest {
         return List.of(
                 new ResultFiles.Learner("ana", "01-line-echo", "Line echo server", full, "", 9.5, 0, ""),
                 new ResultFiles.Learner("ben, jr", "01-line-echo", "Line echo server", some, "", 12.25, 1, ""),
-                new ResultFiles.Learner("cai", "01-line-echo", "Line echo server", List.of(), "LineEchoServer.java:3: error: ';' expected <here>", 1.0, 3, ""));
+                new ResultFiles.Learner("cai", "01-line-echo", ResultFiles.NO_COMPILE, List.of(), "LineEchoServer.java:3: error: ';' expected <here>", 1.0, 3, ""));
     }
 
     @Test
