@@ -48,7 +48,7 @@ public final class Batch {
         List<Submission> submissions = submissions(labName);
         Files.createDirectories(options.out());
         boolean isolate = Sandbox.canIsolate();
-        console.printf("Grading %d submissions of %s, %d at a time%s%n", submissions.size(), labName, options.jobs(),
+        console.printf("Grading %d submissions of %s, %d at a time%s%n", submissions.size(), labName, Math.min(options.jobs(), submissions.size()),
                 isolate ? ", each in its own network namespace" : " (not root: no network namespaces, no thread cap)");
         Path work = Files.createTempDirectory("socketlab-batch-");
         // The solutions, the worked answers, the grader's earlier output (compiled solutions among it),

@@ -45,9 +45,16 @@ public final class Sandbox implements AutoCloseable {
     }
 
     /// Whether the walls that need root (namespace, control group, hidden folders) can be built.
+    /// Some containers run as root without the right to make namespaces: one is made to be sure.
     public static boolean canIsolate() {
+        String probe = "socketlab-probe-" + ProcessHandle.current().pid();
         try {
-            return System.getProperty("os.name").equals("Linux") && run("id", "-u").strip().equals("0") && !run("ip", "-V").isBlank();
+            if (!System.getProperty("os.name").equals("Linux") || !run("id", "-u").strip().equals("0")) {
+                return false;
+            }
+            run("ip", "netns", "add", probe);
+            run("ip", "netns", "delete", probe);
+            return true;
         } catch (IOException e) {
             return false;
         }

@@ -86,7 +86,13 @@ class BatchProofTest {
                             });
                         }
                 """));
-        write("ivy-prints", insert(solution, START, "        String megabyte = \"x\".repeat(1 << 20);\n        for (int i = 0; i < 100; i++) {\n            System.out.print(megabyte);\n        }\n        System.out.println();\n"));
+        write("ivy-prints", insert(insert(solution, START, """
+                        synchronized (LineEchoServer.class) {
+                            for (String megabyte = "x".repeat(1 << 20); printed < 100; printed++) {
+                                System.out.print(megabyte);
+                            }
+                        }
+                """), CLASS, "    private static int printed;\n"));
         // Both keep a side port open, the same fixed one: only in namespaces of their own can both have it.
         String fixedPort = insert(insert(solution, START, """
                         synchronized (LineEchoServer.class) {
