@@ -1,6 +1,9 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 //DEPS org.mockito:mockito-core:5.24.0
+//DEPS de.jplag:jplag:6.0.0
+//DEPS de.jplag:java:6.0.0
+//DEPS org.slf4j:slf4j-nop:2.0.17
 //SOURCES grader/*.java
 
 /// Grades the labs. From the course's top folder:

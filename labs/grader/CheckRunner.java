@@ -8,6 +8,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /// check that hangs or throws is a failed check and the others still run.
 public final class CheckRunner {
 
+    /// The line the lab's log gets before each check.
+    static final String STARTED = "---- grading: ";
+
     private CheckRunner() {
     }
 
@@ -30,6 +33,8 @@ public final class CheckRunner {
                 failure.set(t);
             }
         });
+        // Mark the check in the lab's log: a JVM that ends mid-check (System.exit) is traced to it.
+        System.out.println(STARTED + check.name());
         ServerLog.clear();
         long start = System.nanoTime();
         thread.start();
@@ -46,6 +51,15 @@ public final class CheckRunner {
         }
         Throwable t = failure.get();
         return t == null ? Outcome.pass(check, millis) : Outcome.fail(check, describe(t), millis);
+    }
+
+    /// The check that was running when the lab's log ends, or "" when none had started.
+    static String lastStarted(java.nio.file.Path log) {
+        try (var lines = java.nio.file.Files.lines(log, java.nio.charset.StandardCharsets.UTF_8)) {
+            return lines.filter(l -> l.startsWith(STARTED)).reduce((a, b) -> b).map(l -> l.substring(STARTED.length())).orElse("");
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return "";
+        }
     }
 
     /// One line that says why a check failed, for a learner.

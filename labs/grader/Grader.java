@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import javax.tools.ToolProvider;
 
@@ -36,6 +37,9 @@ public final class Grader {
               --solution  grade the reference solution (labs/solutions/, or the worked
                           answers in exercises/answers/) instead
               --help      print this help and exit
+
+            For teachers: --submissions DIR grades a class, --gradescope writes an
+            autograder, --export DIR writes a class copy (./jbang labs/Grade.java --help-class).
             """;
 
     /// The longest one lab may take, all checks included, before its JVM is stopped.
@@ -52,6 +56,9 @@ public final class Grader {
     private final Path outDir;
     private final boolean strict;
     private final PrintStream console;
+    /// How the checks' JVM is started: the command as built, changed by a sandbox ([Sandbox]).
+    private UnaryOperator<List<String>> launcher = UnaryOperator.identity();
+    private long labLimitSeconds = LAB_LIMIT_SECONDS;
 
     /// `strict` also fails a lab whose code compiles with warnings (the build grades that way).
     public Grader(Path labsDir, Path outDir, boolean strict, PrintStream console) {
@@ -61,7 +68,17 @@ public final class Grader {
         this.console = console;
     }
 
+    /// This grader, starting the checks' JVM through `launcher` and stopping it after `limitSeconds`.
+    public Grader sandboxed(UnaryOperator<List<String>> launcher, long limitSeconds) {
+        this.launcher = launcher;
+        this.labLimitSeconds = limitSeconds;
+        return this;
+    }
+
     public static void main(String[] args) throws Exception {
+        if (ClassGrading.handles(args)) {
+            return;
+        }
         String which = "all";
         boolean solution = false;
         for (String arg : args) {
@@ -182,7 +199,11 @@ public final class Grader {
         }
         int status = fork(classes, checksClass, name, json, log, only, lab, solutionDir);
         if (!Files.exists(json)) {
-            writeError(json, name, "stopped", "the checks did not finish within " + LAB_LIMIT_SECONDS + " s");
+            writeError(json, name, "stopped", status == 4 ? "the checks did not finish within " + labLimitSeconds + " s (the check running then: \""
+                    + CheckRunner.lastStarted(log) + "\"): something loops or waits forever"
+                    : "the checks' JVM ended (exit status " + status + ") during the check \"" + CheckRunner.lastStarted(log)
+                            + "\": the lab's code called System.exit, or the JVM crashed");
+            status = Math.max(status, 1);
         }
         return new Result(name, status, json);
     }
@@ -266,7 +287,7 @@ public final class Grader {
         }
         command.addAll(List.of("-cp", classPath, LabRun.class.getName(),
                 checksClass, name, json.toString(), log.toString()));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process process = new ProcessBuilder(launcher.apply(command)).redirectErrorStream(true).start();
         var pump = Thread.ofPlatform().daemon().start(() -> {
             try (var lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 lines.lines().forEach(console::println);
@@ -274,10 +295,10 @@ public final class Grader {
                 // The process ended.
             }
         });
-        if (!process.waitFor(LAB_LIMIT_SECONDS, TimeUnit.SECONDS)) {
+        if (!process.waitFor(labLimitSeconds, TimeUnit.SECONDS)) {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly().waitFor();
-            console.println("Lab " + name + ": stopped after " + LAB_LIMIT_SECONDS + " s");
+            console.println("Lab " + name + ": stopped after " + labLimitSeconds + " s");
             return 4;
         }
         pump.join(5_000);

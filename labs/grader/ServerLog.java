@@ -11,6 +11,8 @@ import java.util.Deque;
 public final class ServerLog {
 
     private static final int KEPT = 50;
+    /// Of a line not yet ended, the last characters kept.
+    private static final int PARTIAL_KEPT = 4096;
     private static final Deque<String> LINES = new ArrayDeque<>();
     private static final StringBuilder PARTIAL = new StringBuilder();
 
@@ -40,13 +42,18 @@ public final class ServerLog {
     }
 
     private static synchronized void keep(byte[] bytes, int offset, int length) {
+        // Look for a newline only in what is new: a line without end must not cost more each write.
+        int from = PARTIAL.length();
         PARTIAL.append(new String(bytes, offset, length, StandardCharsets.UTF_8));
-        for (int newline = PARTIAL.indexOf("\n"); newline >= 0; newline = PARTIAL.indexOf("\n")) {
+        for (int newline = PARTIAL.indexOf("\n", from); newline >= 0; newline = PARTIAL.indexOf("\n")) {
             LINES.addLast(PARTIAL.substring(0, newline));
             PARTIAL.delete(0, newline + 1);
             if (LINES.size() > KEPT) {
                 LINES.removeFirst();
             }
+        }
+        if (PARTIAL.length() > PARTIAL_KEPT) {
+            PARTIAL.delete(0, PARTIAL.length() - PARTIAL_KEPT);
         }
     }
 
