@@ -45,6 +45,14 @@ public final class Ex07HybridEchoChecks implements Lab {
                         Ex07HybridEchoChecks::activeN).within(Duration.ofSeconds(40)));
     }
 
+    /// "line 00000\n" ... for the {active, N} check, which sends more than 10,000.
+    static byte[] longerLines(int count) {
+        var text = new StringBuilder();
+        for (int i = 0; i < count; i++) text.append(String.format("line %05d%n", i));
+        return text.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /// "line 0000\n" ...: 10 bytes each.
     static byte[] lines(int count) {
         var text = new StringBuilder();
         for (int i = 0; i < count; i++) text.append(String.format("line %04d%n", i));
@@ -127,34 +135,46 @@ public final class Ex07HybridEchoChecks implements Lab {
     }
 
     static void activeN() throws Exception {
-        int count = 5_000;
+        int count = 20_000;
         int n = ActiveNEcho.ACTIVE_N;
         try (var server = ActiveNEcho.start(0)) {
             server.pauseOwners();
             try (var client = Client.connect(server.port())) {
-                client.sendInBackground(lines(count));
+                client.sendInBackground(longerLines(count));
                 Expect.eventually(WAIT, () -> !server.connections().isEmpty(), "the server accepted no connection");
                 var connection = server.connections().iterator().next();
                 Expect.eventually(WAIT, () -> connection.mailboxDepth() >= n,
                         () -> "with the owner paused and " + count + " lines sent, the reader delivered " + connection.mailboxDepth()
                                 + " message(s) and waits; with {active, " + n + "} it delivers " + n + " before it waits");
                 int localPort = client.socket().getLocalPort();
-                Expect.eventually(WAIT, () -> connection.mailboxHighWater() > n + 1 || queues(server.port(), localPort).receive() > 0,
-                        () -> "the reader delivered " + n + " messages, yet the kernel holds nothing for it to read");
-                Expect.that(connection.mailboxHighWater() <= n + 1, String.format(
-                        "with the owner paused, the mailbox held %,d messages at once: the reader is armed for more than %d", connection.mailboxHighWater(), n));
+                awaitStopped(connection, server.port(), localPort, n, "with the owner paused from the start");
                 server.resumeOwners();
-                for (int i = 0; i < count; i++) {
-                    String expected = String.format("line %04d", i);
-                    String got = client.readLine();
-                    if (!expected.equals(got)) {
-                        throw new AssertionError("after the owner resumed, echo " + (i + 1) + " of " + count + " was "
-                                + Expect.show(got) + ", expected " + Expect.show(expected));
-                    }
-                }
-                Expect.that(connection.mailboxHighWater() <= n + 1, String.format(
-                        "while the owner echoed %,d lines, the mailbox held %,d messages at once: the reader is armed for more than %d",
-                        count, connection.mailboxHighWater(), n));
+                readEchoes(client, 0, count / 2);
+                // Pause again halfway: a reader given permits faster than it uses them now runs far ahead.
+                server.pauseOwners();
+                awaitStopped(connection, server.port(), localPort, n, "with the owner paused again after " + count / 2 + " echoes");
+                server.resumeOwners();
+                readEchoes(client, count / 2, count);
+            }
+        }
+    }
+
+    /// Waits until the reader has stopped (the kernel holds bytes it does not read), then
+    /// requires that no more than N (and the one message being delivered) waited at once.
+    static void awaitStopped(ActiveNEcho.Connection connection, int serverPort, int clientPort, int n, String when) {
+        Expect.eventually(WAIT, () -> connection.mailboxHighWater() > n + 1 || queues(serverPort, clientPort).receive() > 0,
+                () -> when + ", the reader delivered " + connection.mailboxDepth() + " messages, yet the kernel holds nothing for it to read");
+        Expect.that(connection.mailboxHighWater() <= n + 1, String.format(
+                "%s, the mailbox held %,d messages at once: the reader is armed for more than %d", when, connection.mailboxHighWater(), n));
+    }
+
+    static void readEchoes(Client client, int from, int to) throws IOException {
+        for (int i = from; i < to; i++) {
+            String expected = String.format("line %05d", i);
+            String got = client.readLine();
+            if (!expected.equals(got)) {
+                throw new AssertionError("after the owner resumed, echo " + (i + 1) + " was " + Expect.show(got)
+                        + ", expected " + Expect.show(expected));
             }
         }
     }
