@@ -131,14 +131,20 @@ public final class Ex06ActiveEchoChecks implements Lab {
                         () -> "with the owner paused and " + count + " lines sent, the mailbox holds only " + connection.mailboxDepth());
                 int localPort = client.socket().getLocalPort();
                 Expect.eventually(WAIT, () -> connection.mailboxHighWater() > capacity || serverRecvQ(server.port(), localPort) > 0,
-                        () -> "the mailbox is full, yet the kernel holds nothing for the server to read");
+                        () -> "the mailbox is full, yet the kernel holds nothing for the server to read: the reader goes on reading (and drops what does not fit?)");
                 Expect.that(connection.mailboxHighWater() <= capacity, String.format(
                         "with the owner paused and %,d lines sent, the mailbox held %,d messages at once; its capacity is %d",
                         count, connection.mailboxHighWater(), capacity));
                 server.resumeOwners();
                 for (int i = 0; i < count; i++) {
                     String expected = String.format("line %05d", i);
-                    String got = client.readLine();
+                    String got;
+                    try {
+                        got = client.readLine();
+                    } catch (AssertionError e) {
+                        throw new AssertionError("after the owner resumed, echo " + (i + 1) + " of " + count + " did not come: "
+                                + e.getMessage() + " (is a line lost when the mailbox is full?)");
+                    }
                     if (!expected.equals(got)) {
                         throw new AssertionError("after the owner resumed, echo " + (i + 1) + " of " + count + " was "
                                 + Expect.show(got) + ", expected " + Expect.show(expected) + " (is a line lost when the mailbox is full?)");

@@ -171,7 +171,12 @@ public final class Ex07HybridEchoChecks implements Lab {
     static void readEchoes(Client client, int from, int to) throws IOException {
         for (int i = from; i < to; i++) {
             String expected = String.format("line %05d", i);
-            String got = client.readLine();
+            String got;
+            try {
+                got = client.readLine();
+            } catch (AssertionError e) {
+                throw new AssertionError("after the owner resumed, echo " + (i + 1) + " did not come: " + e.getMessage());
+            }
             if (!expected.equals(got)) {
                 throw new AssertionError("after the owner resumed, echo " + (i + 1) + " was " + Expect.show(got)
                         + ", expected " + Expect.show(expected));
