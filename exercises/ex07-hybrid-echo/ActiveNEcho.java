@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -167,6 +168,10 @@ class ActiveNEcho {
     static final String USAGE = "Usage: ./jbang exercises/ex07-hybrid-echo/ActiveNEcho.java [--port N]";
 
     public static void main(String[] args) throws Exception {
+        if (List.of(args).contains("--help")) {
+            System.out.println(USAGE);
+            return;
+        }
         int port = args.length == 0 ? DEFAULT_PORT
                 : args.length == 2 && args[0].equals("--port") && args[1].matches("\\d{1,5}") ? Integer.parseInt(args[1]) : -1;
         if (port < 0 || port > 65_535) {

@@ -13,6 +13,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 /// Chapter 09, exercise 3 · An idle timeout — lesson 09's one-client-at-a-time server, cut short.
@@ -89,6 +90,10 @@ class IdleNaiveServer {
     static final String USAGE = "Usage: ./jbang exercises/ex09-naive-server/IdleNaiveServer.java [--port N]";
 
     public static void main(String[] args) throws Exception {
+        if (List.of(args).contains("--help")) {
+            System.out.println(USAGE);
+            return;
+        }
         int port = args.length == 0 ? DEFAULT_PORT
                 : args.length == 2 && args[0].equals("--port") && args[1].matches("\\d{1,5}") ? Integer.parseInt(args[1]) : -1;
         if (port < 0 || port > 65_535) {

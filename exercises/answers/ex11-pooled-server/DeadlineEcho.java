@@ -14,6 +14,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -119,6 +120,10 @@ class DeadlineEcho {
     static final String USAGE = "Usage: ./jbang exercises/ex11-pooled-server/DeadlineEcho.java [--port N]";
 
     public static void main(String[] args) throws Exception {
+        if (List.of(args).contains("--help")) {
+            System.out.println(USAGE);
+            return;
+        }
         int port = args.length == 0 ? DEFAULT_PORT
                 : args.length == 2 && args[0].equals("--port") && args[1].matches("\\d{1,5}") ? Integer.parseInt(args[1]) : -1;
         if (port < 0 || port > 65_535) {

@@ -11,6 +11,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 
 /// Chapter 12, exercise 4 · Sequence numbers — lesson 12's client, which can be fooled by a late reply.
 ///
@@ -59,6 +60,10 @@ class SequencedClient {
     static final String USAGE = "Usage: ./jbang exercises/ex12-udp-echo/SequencedClient.java [--port N]";
 
     public static void main(String[] args) throws IOException {
+        if (List.of(args).contains("--help")) {
+            System.out.println(USAGE);
+            return;
+        }
         int port = args.length == 0 ? DEFAULT_PORT
                 : args.length == 2 && args[0].equals("--port") && args[1].matches("\\d{1,5}") ? Integer.parseInt(args[1]) : -1;
         if (port < 1 || port > 65_535) {

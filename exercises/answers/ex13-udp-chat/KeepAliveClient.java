@@ -11,6 +11,7 @@ import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -82,6 +83,10 @@ class KeepAliveClient implements AutoCloseable {
     static final String USAGE = "Usage: ./jbang exercises/ex13-udp-chat/KeepAliveClient.java [--port N]";
 
     public static void main(String[] args) throws IOException {
+        if (List.of(args).contains("--help")) {
+            System.out.println(USAGE);
+            return;
+        }
         int port = args.length == 0 ? DEFAULT_PORT
                 : args.length == 2 && args[0].equals("--port") && args[1].matches("\\d{1,5}") ? Integer.parseInt(args[1]) : -1;
         if (port < 1 || port > 65_535) {
