@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -20,8 +19,8 @@ import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
-/// Certificates and a TLS echo server for chapter 16's checks: made once per grading, with the
-/// JDK's keytool, in a fresh folder under target/.
+/// Certificates and a TLS echo server for chapter 16's checks: made with the JDK's keytool, in
+/// a folder under target/.
 final class Ex16Tls {
 
     static final char[] PASSWORD = "socket-lab".toCharArray();
@@ -30,37 +29,66 @@ final class Ex16Tls {
     private Ex16Tls() {
     }
 
+    /// Each certificate's alias, subject and names.
+    static final String[][] CERTIFICATES = {
+            {"localhost", "CN=localhost", "SAN=dns:localhost,ip:127.0.0.1"},
+            {"other", "CN=other.example", "SAN=dns:other.example"}};
+
     /// The folder with `localhost.p12`/`.crt` (names localhost and 127.0.0.1) and
-    /// `other.p12`/`.crt` (names other.example only).
+    /// `other.p12`/`.crt` (names other.example only); kept in target/ between gradings (for a
+    /// day), since keytool is slow to start.
     static synchronized Path folder() throws Exception {
         if (folder != null) return folder;
-        Files.createDirectories(Path.of("target"));
-        Path dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "ex16-certificates-");
-        var keytools = new ArrayList<Process>();
-        keytools.add(keytool(dir, "localhost", "CN=localhost", "SAN=dns:localhost,ip:127.0.0.1"));
-        keytools.add(keytool(dir, "other", "CN=other.example", "SAN=dns:other.example"));
-        for (Process p : keytools) {
+        Path kept = Path.of("target", "ex16-certificates").toAbsolutePath();
+        if (!Files.isDirectory(kept) || Files.getLastModifiedTime(kept).toInstant().isBefore(java.time.Instant.now().minus(java.time.Duration.ofDays(1)))) {
+            Files.createDirectories(kept.getParent());
+            Path fresh = Files.createTempDirectory(kept.getParent(), "ex16-new-");
+            // One JVM runs keytool once per certificate (a JVM per run is slow to start).
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--add-exports=java.base/sun.security.tools.keytool=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), Ex16Tls.class.getName(), fresh.toString())
+                    .redirectErrorStream(true).start();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) throw new IOException("keytool failed: " + output);
+            for (String[] c : CERTIFICATES) {
+                Files.writeString(fresh.resolve(c[0] + ".crt"), pem(keys(fresh, c[0]).getCertificate(c[0])));
+            }
+            deleteTree(kept);
+            Files.move(fresh, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
-        for (String name : List.of("localhost", "other")) {
-            Files.writeString(dir.resolve(name + ".crt"), pem(keys(dir, name).getCertificate(name)));
-        }
-        folder = dir;
-        return dir;
+        folder = kept;
+        return kept;
     }
 
-    static Process keytool(Path dir, String alias, String dname, String names) throws IOException {
-        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", alias, "-keyalg", "EC", "-groupname", "secp256r1", "-dname", dname,
-                "-ext", names, "-validity", "2", "-storetype", "PKCS12",
-                "-keystore", dir.resolve(alias + ".p12").toString(), "-storepass", new String(PASSWORD))
-                .redirectErrorStream(true).start();
+    /// Makes every certificate of CERTIFICATES in the folder args[0], with keytool's own code.
+    public static void main(String[] args) throws Exception {
+        var keytool = Class.forName("sun.security.tools.keytool.Main").getMethod("main", String[].class);
+        for (String[] c : CERTIFICATES) {
+            keytool.invoke(null, (Object) new String[] {"-genkeypair", "-alias", c[0], "-keyalg", "EC", "-groupname", "secp256r1",
+                    "-dname", c[1], "-ext", c[2], "-validity", "2", "-storetype", "PKCS12",
+                    "-keystore", Path.of(args[0], c[0] + ".p12").toString(), "-storepass", new String(PASSWORD)});
+        }
     }
 
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
+
+    private static final java.util.Map<Path, KeyStore> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /// A key store, loaded once (loading one derives its key from the password: slow on purpose).
     static KeyStore keys(Path dir, String name) throws IOException {
         try {
-            return KeyStore.getInstance(dir.resolve(name + ".p12").toFile(), PASSWORD);
+            Path file = dir.resolve(name + ".p12");
+            KeyStore keys = LOADED.get(file);
+            if (keys == null) {
+                keys = KeyStore.getInstance(file.toFile(), PASSWORD);
+                LOADED.put(file, keys);
+            }
+            return keys;
         } catch (java.security.GeneralSecurityException e) {
             throw new IOException(e);
         }
