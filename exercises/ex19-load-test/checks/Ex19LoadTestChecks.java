@@ -152,7 +152,10 @@ public final class Ex19LoadTestChecks implements Lab {
             List<Long> latencies = closedLoop(server.port(), 20, run);
             double rate = latencies.size() / (double) run.toSeconds();
             double meanMillis = latencies.stream().mapToLong(Long::longValue).average().orElse(0) / 1e6;
-            Expect.that(Math.abs(predicted - rate) <= 0.2 * rate, String.format(
+            // Accept anything from the rate measured to the rate the delay alone allows (20 ÷ 0.1 s),
+            // 20 % either way: a busy machine adds to each round trip, and so lowers the rate.
+            double ideal = 20 / 0.1;
+            Expect.that(predicted >= 0.8 * Math.min(rate, ideal) && predicted <= 1.2 * Math.max(rate, ideal), String.format(
                     "you predicted %d; 20 connections for %d s got %d replies, %.0f a second, with a mean round trip of %.1f ms",
                     predicted, run.toSeconds(), latencies.size(), rate, meanMillis));
         }
