@@ -131,9 +131,13 @@ public final class ChatServerChecks implements Lab {
         }
     }
 
-    /// A nickname map that makes a check-then-act race certain: the first lookup of the raced
-    /// nickname waits (at most 10 s, long enough for a slow machine) for a second one, so two clients that look it up before they
-    /// register it both find it free. putIfAbsent does no lookup, and never waits.
+    /// A nickname map that makes a check-then-act race certain. A lookup of the raced nickname
+    /// (`get`, `containsKey`, and what calls them) first reads the map, then waits for the other
+    /// client's lookup to have read it too, and only then returns. So two clients that look the
+    /// nickname up before they register it both find it free, however the threads are scheduled
+    /// after they meet: neither can register before both have looked. putIfAbsent does no lookup,
+    /// and never waits. A server that makes lookup and register one step under a lock holds the
+    /// second client back: the first lookup then waits out MEET_LIMIT alone, and is right.
     static final class RaceMap extends ConcurrentHashMap<String, ChatServer.Member> {
         private final String raced;
         private final CountDownLatch lookups = new CountDownLatch(2);
@@ -144,21 +148,23 @@ public final class ChatServerChecks implements Lab {
 
         @Override
         public ChatServer.Member get(Object key) {
+            var found = super.get(key);
             meet(key);
-            return super.get(key);
+            return found;
         }
 
         @Override
         public boolean containsKey(Object key) {
+            boolean found = super.containsKey(key);
             meet(key);
-            return super.containsKey(key);
+            return found;
         }
 
         private void meet(Object key) {
             if (raced.equals(key) && lookups.getCount() > 0) {
                 lookups.countDown();
                 try {
-                    lookups.await(10, TimeUnit.SECONDS);
+                    lookups.await(MEET_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -166,9 +172,14 @@ public final class ChatServerChecks implements Lab {
         }
     }
 
-    /// The race is forced in each round; ten rounds make it certain even where one round's
-    /// forcing fails on a slow machine (a miss in all ten has not been seen).
-    static final int RACE_ROUNDS = 10;
+    /// How long the first lookup waits for the second: far longer than a second client's thread
+    /// takes to read a line, and short enough that a server which waits it out still answers
+    /// within the client's read limit.
+    static final Duration MEET_LIMIT = Duration.ofSeconds(2);
+
+    /// Each round forces the race (both lookups see the map before either client registers); the
+    /// rounds only guard against a second client that took longer than MEET_LIMIT to arrive.
+    static final int RACE_ROUNDS = 3;
 
     private static void raceForANickname() throws Exception {
         for (int round = 1; round <= RACE_ROUNDS; round++) raceOnce(round);
