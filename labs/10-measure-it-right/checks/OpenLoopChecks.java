@@ -39,9 +39,9 @@ public final class OpenLoopChecks implements Lab {
                 Check.core("measures from the planned time: a stalled server shows in p99", 20,
                         "a request that could not be sent on time has been waiting since its planned time: measure from then, not from when it went out",
                         OpenLoopChecks::stallShows),
-                Check.of("latencies are microseconds, small where the server is fast", 10,
-                        "latency is the reply's time minus the request's planned time, in µs",
-                        OpenLoopChecks::fastIsFast),
+                Check.of("latencies are microseconds: 2 ms of service reads 2,000 or more", 10,
+                        "latency is the reply's time minus the request's planned time, in µs (nanoseconds / 1,000)",
+                        OpenLoopChecks::inMicroseconds),
                 Check.of("percentiles by nearest rank", 10,
                         "the p-th percentile of n sorted values is the one at rank ceil(p / 100 × n), counting from 1",
                         OpenLoopChecks::nearestRank),
@@ -141,10 +141,19 @@ public final class OpenLoopChecks implements Lab {
 
     static final Answer ECHO = (server, index, line, at) -> line;
 
+    /// An echo that takes SERVICE_TIME for each request, as real work would. A generator that
+    /// sleeps an interval after each reply drifts by at least this much a request.
+    static final Duration SERVICE_TIME = Duration.ofMillis(2);
+
+    static final Answer SLOW_ECHO = (server, index, line, at) -> {
+        Thread.sleep(SERVICE_TIME);
+        return line;
+    };
+
     /// Two stalls of STALL, at 0.5 s and at 1.2 s after the first request: a request that arrives
     /// during one is answered when it ends, and so are the ones behind it.
     static final Duration STALL = Duration.ofMillis(300);
-    static final long[] STALL_STARTS_MILLIS = {500, 1200};
+    static final long[] STALL_STARTS_MILLIS = {500, 1200};   // after the first request
 
     static final Answer STALLS = (server, index, line, at) -> {
         long since = (at - server.firstArrival) / 1_000_000;
@@ -229,14 +238,15 @@ public final class OpenLoopChecks implements Lab {
         return indexes.isEmpty() ? "none" : indexes.subList(0, Math.min(5, indexes.size())) + (indexes.size() > 5 ? "…" : "");
     }
 
-    /// How far each request's arrival was from its plan: early below 0, late above.
+    /// How far a request may arrive from its plan: early, at all; late, for the median of the
+    /// second half of the run (a schedule that drifts falls 2 ms behind every 16 ms).
     static final Duration EARLY_LIMIT = Duration.ofMillis(2);
-    static final Duration LATE_LIMIT = Duration.ofMillis(20);
+    static final Duration LATE_LIMIT = Duration.ofMillis(50);
 
     private static void keepsTheSchedule() throws Exception {
         int rate = 500;
-        try (var server = new TestServer(ECHO)) {
-            Run run = run(server, rate, Duration.ofMillis(1500), 4);
+        try (var server = new TestServer(SLOW_ECHO)) {
+            Run run = run(server, rate, Duration.ofMillis(1500), 8);
             expectCounts(run, 750, 750, 0);
             long start = run.report().startNanos();
             long[] lagMicros = new long[750];
@@ -250,32 +260,21 @@ public final class OpenLoopChecks implements Lab {
             Expect.that(earliest >= -EARLY_LIMIT.toNanos() / 1000, "at 500 requests a second from startNanos, request " + earliestAt
                     + " reached the server " + ms(-earliest) + " before its planned time: expected none more than "
                     + EARLY_LIMIT.toMillis() + " ms early");
-            // The median of each tenth of the run: a schedule that drifts is later in every tenth.
-            for (int tenth = 0; tenth < 10; tenth++) {
-                long[] part = Arrays.copyOfRange(lagMicros, tenth * 75, (tenth + 1) * 75);
-                Arrays.sort(part);
-                long median = part[37];
-                Expect.that(median <= LATE_LIMIT.toNanos() / 1000, "at 500 requests a second, requests " + tenth * 75 + " to "
-                        + ((tenth + 1) * 75 - 1) + " reached the server a median " + ms(median) + " after their planned times"
-                        + " (medians of the tenths so far: " + medians(lagMicros, tenth) + "): expected at most "
-                        + LATE_LIMIT.toMillis() + " ms");
-            }
+            // The second half's median: a schedule that drifts falls further behind with every
+            // request; one that is only held up now and then (a busy machine) catches up.
+            long[] secondHalf = Arrays.copyOfRange(lagMicros, 375, 750);
+            Arrays.sort(secondHalf);
+            long median = secondHalf[187];
+            Expect.that(median <= LATE_LIMIT.toNanos() / 1000, "at 500 requests a second on 8 connections, to a server that takes "
+                    + SERVICE_TIME.toMillis() + " ms a request, requests 375 to 749 reached the server a median " + ms(median)
+                    + " after their planned times (request 749: " + ms(lagMicros[749]) + "): expected at most "
+                    + LATE_LIMIT.toMillis() + " ms");
         }
     }
 
     private static int indexOf(long[] values, long value) {
         for (int i = 0; i < values.length; i++) if (values[i] == value) return i;
         return -1;
-    }
-
-    private static String medians(long[] lags, int upTo) {
-        var text = new ArrayList<String>();
-        for (int tenth = 0; tenth <= upTo; tenth++) {
-            long[] part = Arrays.copyOfRange(lags, tenth * 75, (tenth + 1) * 75);
-            Arrays.sort(part);
-            text.add(ms(part[37]));
-        }
-        return String.join(", ", text);
     }
 
     private static void stallShows() throws Exception {
@@ -287,26 +286,28 @@ public final class OpenLoopChecks implements Lab {
             var r = run.report();
             expectCounts(run, 1000, 1000, 0);
             long least = STALL.toNanos() / 1000 * 9 / 10;
-            long most = STALL.toNanos() / 1000 + 500_000;
+            long most = STALL.toNanos() / 1000 + 1_000_000;
             String seen = run.asked() + " against a server that stalls twice for " + STALL.toMillis() + " ms reported p50 "
                     + ms(r.percentile(50)) + ", p99 " + ms(r.percentile(99)) + ", max " + ms(r.percentile(100));
             Expect.that(r.percentile(99) >= least && r.percentile(100) >= least,
                     seen + ": expected p99 and max of at least " + ms(least) + " (the requests due during a stall waited for it)");
-            Expect.that(r.percentile(99) <= most, seen + ": expected p99 under " + ms(most) + " (a stall plus half a second)");
+            Expect.that(r.percentile(99) <= most, seen + ": expected p99 under " + ms(most) + " (a stall plus a second)");
         }
     }
 
-    private static void fastIsFast() throws Exception {
-        try (var server = new TestServer(ECHO)) {
-            Run run = run(server, 500, Duration.ofSeconds(1), 2);
+    private static void inMicroseconds() throws Exception {
+        try (var server = new TestServer(SLOW_ECHO)) {
+            Run run = run(server, 200, Duration.ofSeconds(1), 8);
             var r = run.report();
-            expectCounts(run, 500, 500, 0);
+            expectCounts(run, 200, 200, 0);
             long[] sorted = r.latenciesMicros().clone();
             Arrays.sort(sorted);
             Expect.that(Arrays.equals(sorted, r.latenciesMicros()), run.asked() + ": latenciesMicros is not sorted");
-            long median = sorted[249];
-            Expect.that(median >= 1 && median <= 20_000, run.asked() + " against an echo server on loopback: the median latency was "
-                    + median + " µs: expected 1 to 20,000 µs (a loopback round trip takes tens to hundreds of µs)");
+            long median = sorted[99];
+            long least = SERVICE_TIME.toNanos() / 1000;
+            Expect.that(median >= least && median <= 100_000, run.asked() + " against an echo server that takes "
+                    + SERVICE_TIME.toMillis() + " ms a request: the median latency was " + median
+                    + " µs: expected " + least + " to 100,000 µs (2 ms of service and a loopback round trip of tens of µs)");
         }
     }
 

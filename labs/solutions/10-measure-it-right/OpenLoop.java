@@ -27,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
 /// Read: labs/10-measure-it-right/README.adoc
 class OpenLoop {
     /// A request unanswered this long is an error; one this late for its planned time is not sent.
-    static final Duration REPLY_LIMIT = Duration.ofSeconds(1);
+    static final Duration REPLY_LIMIT = Duration.ofSeconds(2);
 
     /// What one run found. Latencies in microseconds, sorted, one for each reply;
     /// `replies + errors == planned` always holds.
@@ -224,6 +224,10 @@ class OpenLoop {
         System.out.printf("latency from the planned time, µs:  p50 %d  p90 %d  p99 %d  p99.9 %d  max %d%n",
                 report.percentile(50), report.percentile(90), report.percentile(99), report.percentile(99.9),
                 report.percentile(100));
+        if (report.replies() == 0) {
+            System.err.printf("No replies at all: is an echo server listening on port %d?%n", port);
+            System.exit(1);
+        }
     }
 
     /// Reads `--help` and the options a lab asks for. Anything else is a learner's mistake:
