@@ -10,6 +10,7 @@ import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,8 +27,9 @@ import java.util.concurrent.locks.LockSupport;
 /// against an echo server (`./jbang -Dsocketlab.quiet=true lessons/05_PassiveEcho.java`).
 /// Read: labs/10-measure-it-right/README.adoc
 class OpenLoop {
-    /// A request unanswered this long is an error; one this late for its planned time is not sent.
-    static final Duration REPLY_LIMIT = Duration.ofSeconds(2);
+    /// Each request has until this long after its planned time to be sent and answered; then it
+    /// is an error. So a run ends at most this long after its schedule, however the server behaves.
+    static final Duration REPLY_LIMIT = Duration.ofSeconds(5);
 
     /// What one run found. Latencies in microseconds, sorted, one for each reply;
     /// `replies + errors == planned` always holds.
@@ -50,13 +52,12 @@ class OpenLoop {
             this.in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
         }
 
-        /// Connects to `port` on loopback; each later reply must come within REPLY_LIMIT.
+        /// Connects to `port` on loopback, within REPLY_LIMIT.
         static Connection open(int port) throws IOException {
             var socket = new Socket();
             try {
                 socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), (int) REPLY_LIMIT.toMillis());
                 socket.setTcpNoDelay(true);
-                socket.setSoTimeout((int) REPLY_LIMIT.toMillis());
                 return new Connection(socket);
             } catch (IOException e) {
                 socket.close();
@@ -64,9 +65,15 @@ class OpenLoop {
             }
         }
 
-        /// Sends `request` as a line and returns the reply line: SocketTimeoutException after
-        /// REPLY_LIMIT, EOFException when the server closed the connection.
-        String exchange(String request) throws IOException {
+        /// Sends `request` as a line and returns the reply line: SocketTimeoutException when no
+        /// reply has come by `deadline` (in System.nanoTime() terms), EOFException when the server
+        /// closed the connection. After either, the connection is no use: close it.
+        String exchange(String request, long deadline) throws IOException {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new SocketTimeoutException("the deadline passed before the request was sent");
+            }
+            socket.setSoTimeout((int) Math.max(1, left / 1_000_000));
             out.write((request + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
             String reply = in.readLine();
@@ -141,11 +148,11 @@ class OpenLoop {
         void work(int port) {
             // TODO(lab): until `next` hands out an index of `planned` or more, take the next index i:
             //  - wait until due(i) (LockSupport.parkNanos, in a loop: it may return early);
-            //  - more than REPLY_LIMIT late already: count an error and do not send it;
-            //  - open a Connection if this loop has none; count it sent; exchange the line i;
+            //  - its deadline is due(i) + REPLY_LIMIT: past it already, count an error and do not send it;
+            //  - open a Connection if this loop has none; count it sent; exchange the line i by its deadline;
             //  - the echo of i is a reply: record its latency, from due(i), in µs, in latencies[i];
             //    any other reply is an error;
-            //  - an IOException (refused, end of stream, no reply within REPLY_LIMIT) is an error:
+            //  - an IOException (refused, end of stream, no reply by the deadline) is an error:
             //    close the connection, and open a new one for the next request.
             //  Close the connection at the end.
             throw new UnsupportedOperationException("TODO(lab): one connection's share of the schedule");
