@@ -39,7 +39,7 @@ public final class OpenLoopChecks implements Lab {
                 Check.core("measures from the planned time: a stalled server shows in p99", 20,
                         "a request that could not be sent on time has been waiting since its planned time: measure from then, not from when it went out",
                         OpenLoopChecks::stallShows),
-                Check.of("latencies are microseconds: 2 ms of service reads 2,000 or more", 10,
+                Check.of("latencies are microseconds: 100 ms of service reads 100,000 or more", 10,
                         "latency is the reply's time minus the request's planned time, in µs (nanoseconds / 1,000)",
                         OpenLoopChecks::inMicroseconds),
                 Check.of("percentiles by nearest rank", 10,
@@ -142,8 +142,9 @@ public final class OpenLoopChecks implements Lab {
     static final Answer ECHO = (server, index, line, at) -> line;
 
     /// An echo that takes SERVICE_TIME for each request, as real work would. A generator that
-    /// sleeps an interval after each reply drifts by at least this much a request.
-    static final Duration SERVICE_TIME = Duration.ofMillis(2);
+    /// sleeps an interval after each reply drifts by at least this much a request. (Long enough
+    /// that the scheduler's delays, a few milliseconds, are small beside it.)
+    static final Duration SERVICE_TIME = Duration.ofMillis(100);
 
     static final Answer SLOW_ECHO = (server, index, line, at) -> {
         Thread.sleep(SERVICE_TIME);
@@ -238,37 +239,40 @@ public final class OpenLoopChecks implements Lab {
         return indexes.isEmpty() ? "none" : indexes.subList(0, Math.min(5, indexes.size())) + (indexes.size() > 5 ? "…" : "");
     }
 
-    /// How far a request may arrive from its plan: early, at all; late, for the median of the
-    /// second half of the run (a schedule that drifts falls 2 ms behind every 16 ms).
+    /// How far a request may arrive from its plan: early, at all; late, for the best tenth of the
+    /// second half of the run. At 200 a second on 50 connections, each connection has a request
+    /// every 250 ms and is busy SERVICE_TIME of it. One that sleeps 250 ms after each reply falls
+    /// SERVICE_TIME behind on every request and never catches up: a second in, 400 ms late for
+    /// good. A right one held up for a moment (a garbage collection, another program's turn on
+    /// the CPU) catches up, and is on time again.
     static final Duration EARLY_LIMIT = Duration.ofMillis(2);
-    static final Duration LATE_LIMIT = Duration.ofMillis(50);
+    static final Duration LATE_LIMIT = Duration.ofMillis(250);
 
     private static void keepsTheSchedule() throws Exception {
-        int rate = 500;
+        int rate = 200;
+        int planned = 400;
         try (var server = new TestServer(SLOW_ECHO)) {
-            Run run = run(server, rate, Duration.ofMillis(1500), 8);
-            expectCounts(run, 750, 750, 0);
+            Run run = run(server, rate, Duration.ofSeconds(2), 50);
+            expectCounts(run, planned, planned, 0);
             long start = run.report().startNanos();
-            long[] lagMicros = new long[750];
-            for (int i = 0; i < 750; i++) {
+            long[] lagMicros = new long[planned];
+            for (int i = 0; i < planned; i++) {
                 Long arrived = server.arrivals.get(i);
                 Expect.that(arrived != null, "request " + i + " never reached the server");
                 lagMicros[i] = (arrived - (start + i * 1_000_000_000L / rate)) / 1000;
             }
             long earliest = Arrays.stream(lagMicros).min().orElseThrow();
             int earliestAt = indexOf(lagMicros, earliest);
-            Expect.that(earliest >= -EARLY_LIMIT.toNanos() / 1000, "at 500 requests a second from startNanos, request " + earliestAt
+            Expect.that(earliest >= -EARLY_LIMIT.toNanos() / 1000, "at 200 requests a second from startNanos, request " + earliestAt
                     + " reached the server " + ms(-earliest) + " before its planned time: expected none more than "
                     + EARLY_LIMIT.toMillis() + " ms early");
-            // The second half's median: a schedule that drifts falls further behind with every
-            // request; one that is only held up now and then (a busy machine) catches up.
-            long[] secondHalf = Arrays.copyOfRange(lagMicros, 375, 750);
+            long[] secondHalf = Arrays.copyOfRange(lagMicros, planned / 2, planned);
             Arrays.sort(secondHalf);
-            long median = secondHalf[187];
-            Expect.that(median <= LATE_LIMIT.toNanos() / 1000, "at 500 requests a second on 8 connections, to a server that takes "
-                    + SERVICE_TIME.toMillis() + " ms a request, requests 375 to 749 reached the server a median " + ms(median)
-                    + " after their planned times (request 749: " + ms(lagMicros[749]) + "): expected at most "
-                    + LATE_LIMIT.toMillis() + " ms");
+            long tenth = secondHalf[secondHalf.length / 10];
+            Expect.that(tenth <= LATE_LIMIT.toNanos() / 1000, "at 200 requests a second on 50 connections, to a server that takes "
+                    + SERVICE_TIME.toMillis() + " ms a request, 90 % of requests 200 to 399 reached the server more than " + ms(tenth)
+                    + " after their planned times (median " + ms(secondHalf[secondHalf.length / 2]) + ", request 399: "
+                    + ms(lagMicros[planned - 1]) + "): expected a tenth of them within " + LATE_LIMIT.toMillis() + " ms");
         }
     }
 
@@ -297,7 +301,7 @@ public final class OpenLoopChecks implements Lab {
 
     private static void inMicroseconds() throws Exception {
         try (var server = new TestServer(SLOW_ECHO)) {
-            Run run = run(server, 200, Duration.ofSeconds(1), 8);
+            Run run = run(server, 200, Duration.ofSeconds(1), 50);
             var r = run.report();
             expectCounts(run, 200, 200, 0);
             long[] sorted = r.latenciesMicros().clone();
@@ -305,9 +309,9 @@ public final class OpenLoopChecks implements Lab {
             Expect.that(Arrays.equals(sorted, r.latenciesMicros()), run.asked() + ": latenciesMicros is not sorted");
             long median = sorted[99];
             long least = SERVICE_TIME.toNanos() / 1000;
-            Expect.that(median >= least && median <= 100_000, run.asked() + " against an echo server that takes "
+            Expect.that(median >= least && median < 1_000_000, run.asked() + " against an echo server that takes "
                     + SERVICE_TIME.toMillis() + " ms a request: the median latency was " + median
-                    + " µs: expected " + least + " to 100,000 µs (2 ms of service and a loopback round trip of tens of µs)");
+                    + " µs: expected " + least + " µs (the service time) or more, and under a second");
         }
     }
 

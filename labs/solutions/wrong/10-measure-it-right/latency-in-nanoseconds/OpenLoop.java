@@ -1,4 +1,4 @@
-// Mistake: latencies are recorded in nanoseconds where the report says microseconds. Caught by: "latencies are microseconds: 2 ms of service reads 2,000 or more"
+// Mistake: latencies are recorded in nanoseconds where the report says microseconds. Caught by: "latencies are microseconds: 100 ms of service reads 100,000 or more"
 //JAVA 25+
 
 import java.io.BufferedReader;
