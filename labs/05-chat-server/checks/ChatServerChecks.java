@@ -9,10 +9,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /// The graded checks of lab 05: chat members played by the grader, on the learner's server.
 public final class ChatServerChecks implements Lab {
@@ -131,9 +134,13 @@ public final class ChatServerChecks implements Lab {
         }
     }
 
-    /// A nickname map that makes a check-then-act race certain: the first lookup of the raced
-    /// nickname waits (at most 10 s, long enough for a slow machine) for a second one, so two clients that look it up before they
-    /// register it both find it free. putIfAbsent does no lookup, and never waits.
+    /// A nickname map that makes a check-then-act race certain. A lookup of the raced nickname
+    /// (`get`, `containsKey`, and what calls them) first reads the map, then waits for the other
+    /// client's lookup to have read it too, and only then returns. So two clients that look the
+    /// nickname up before they register it both find it free, however the threads are scheduled
+    /// after they meet: neither can register before both have looked. putIfAbsent does no lookup,
+    /// and never waits. A server that makes lookup and register one step under a lock holds the
+    /// second client back: the first lookup then waits out MEET_LIMIT alone, and is right.
     static final class RaceMap extends ConcurrentHashMap<String, ChatServer.Member> {
         private final String raced;
         private final CountDownLatch lookups = new CountDownLatch(2);
@@ -144,21 +151,23 @@ public final class ChatServerChecks implements Lab {
 
         @Override
         public ChatServer.Member get(Object key) {
+            var found = super.get(key);
             meet(key);
-            return super.get(key);
+            return found;
         }
 
         @Override
         public boolean containsKey(Object key) {
+            boolean found = super.containsKey(key);
             meet(key);
-            return super.containsKey(key);
+            return found;
         }
 
         private void meet(Object key) {
             if (raced.equals(key) && lookups.getCount() > 0) {
                 lookups.countDown();
                 try {
-                    lookups.await(10, TimeUnit.SECONDS);
+                    lookups.await(MEET_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -166,9 +175,14 @@ public final class ChatServerChecks implements Lab {
         }
     }
 
-    /// The race is forced in each round; ten rounds make it certain even where one round's
-    /// forcing fails on a slow machine (a miss in all ten has not been seen).
-    static final int RACE_ROUNDS = 10;
+    /// How long the first lookup waits for the second: far longer than a second client's thread
+    /// takes to read a line, and short enough that a server which waits it out still answers
+    /// within the client's read limit.
+    static final Duration MEET_LIMIT = Duration.ofSeconds(2);
+
+    /// Each round forces the race (both lookups see the map before either client registers); the
+    /// rounds only guard against a second client that took longer than MEET_LIMIT to arrive.
+    static final int RACE_ROUNDS = 3;
 
     private static void raceForANickname() throws Exception {
         for (int round = 1; round <= RACE_ROUNDS; round++) raceOnce(round);
@@ -220,11 +234,67 @@ public final class ChatServerChecks implements Lab {
         }
     }
 
+    /// A member's outbox that makes overtaking certain wherever it can happen: the first MSG line
+    /// offered to it waits (at most HOLD_LIMIT) until a later line of the same sender has been
+    /// queued. A server that delivers each sender's lines from one thread, one after another,
+    /// cannot offer that later line while the first waits: the wait runs out and the order holds.
+    /// A server that hands deliveries to several threads queues the later line first, every time.
+    static final class OvertakingQueue extends ArrayBlockingQueue<String> {
+        private final AtomicReference<String[]> held = new AtomicReference<>();
+        private final CountDownLatch later = new CountDownLatch(1);
+
+        OvertakingQueue() {
+            super(ChatServer.QUEUE_LIMIT);
+        }
+
+        @Override
+        public boolean offer(String line) {
+            String[] parts = line.split(" ");
+            if (parts.length != 3 || !parts[0].equals("MSG") || !parts[2].matches("\\d{1,9}")) {
+                return super.offer(line);
+            }
+            if (held.compareAndSet(null, parts)) {
+                try {
+                    later.await(HOLD_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return super.offer(line);
+            }
+            boolean queued = super.offer(line);
+            String[] first = held.get();
+            if (first[1].equals(parts[1]) && Integer.parseInt(parts[2]) > Integer.parseInt(first[2])) {
+                later.countDown();
+            }
+            return queued;
+        }
+    }
+
+    /// How long the first MSG line waits for a later one of its sender; a server that keeps the
+    /// order loses this much time once.
+    static final Duration HOLD_LIMIT = Duration.ofSeconds(1);
+
+    /// Puts an OvertakingQueue in place of the member's outbox. Its writer may be waiting on the
+    /// old one already: an empty line there wakes it (the member then reads one empty line).
+    @SuppressWarnings("unchecked")
+    static void forceOvertaking(ChatServer server, String nick) throws ReflectiveOperationException {
+        Field members = ChatServer.class.getDeclaredField("members");
+        members.setAccessible(true);
+        Object member = ((Map<String, ?>) members.get(server)).get(nick);
+        Field outbox = ChatServer.Member.class.getDeclaredField("outbox");
+        outbox.setAccessible(true);
+        var old = (BlockingQueue<String>) outbox.get(member);
+        outbox.set(member, new OvertakingQueue());
+        old.offer("");
+    }
+
     private static void orderAndNoLoss() throws Exception {
-        // 3 senders of 2,000 lines each: a server that lets lines overtake each other (handing each
-        // to another thread, say) reorders some of 6,000, not one in a lucky run.
+        // 3 senders of 2,000 lines each, all to a listener whose outbox holds the first line until
+        // a later one of its sender overtakes it: a server that lets lines overtake each other
+        // (handing each to another thread, say) does so every time.
         int perSender = PER_SENDER;
         try (var server = ChatServer.start(0); var listener = join(server, "listener")) {
+            forceOvertaking(server, "listener");
             var senders = new ArrayList<Client>();
             try {
                 for (int s = 0; s < 3; s++) {
