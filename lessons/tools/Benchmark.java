@@ -41,7 +41,7 @@ import java.util.stream.Stream;
 /// Run it: `./jbang lessons/tools/Benchmark.java` (about 20 minutes), or `--quick` (under 3).
 class Benchmark {
     static final String USAGE = """
-            Usage: ./jbang lessons/tools/Benchmark.java [--rounds N] [--quick] [--no-write] [--help]
+            Usage: ./jbang lessons/tools/Benchmark.java [--rounds N] [--rate N] [--quick] [--no-write] [--help]
 
             Starts each echo server (the C epoll echo, lessons 05, 08, 10 with platform and virtual
             threads, 11, 20, the Python asyncio and the Elixir active-once echo) in its own process
@@ -50,6 +50,8 @@ class Benchmark {
             throughput and memory per connection.
 
               --rounds N   rounds; every round visits every server (default 3)
+              --rate N     the open loop's rate for CPU per message (default 20000); the latency
+                           ladder climbs from a quarter of it to ten times it
               --quick      1 round, shorter cells, 100 connections only: a look in under 3 minutes
               --no-write   print the results only; leave docs/bench alone
               --help       print this help and exit
@@ -58,13 +60,13 @@ class Benchmark {
     static final Path ROOT = Path.of("").toAbsolutePath();
     /// The machine's CPUs, counted before this process pins itself to one of them.
     static final int CPUS = Runtime.getRuntime().availableProcessors();
-    /// The open loop's rate for CPU per message: every server here carries it at 100 and 1,000 connections.
-    static final int FIXED_RATE = 20_000;
+    /// The open loop's rate for CPU per message (`--rate`): one every server carries at 100 and 1,000
+    /// connections. The ladder's steps are multiples of it.
+    static int FIXED_RATE = 20_000;
     /// A step of the ladder holds if its p99 stays under this bound (and the server kept up, none starved).
     static final long KNEE_P99_MICROS = 5_000;
-    static final List<Integer> LADDER = List.of(5_000, 10_000, 20_000, 40_000, 60_000, 80_000, 100_000,
-            130_000, 160_000, 200_000);
-    static final List<Integer> QUICK_LADDER = List.of(10_000, 40_000, 160_000);
+    static final List<Double> LADDER = List.of(0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.5, 8.0, 10.0);
+    static final List<Double> QUICK_LADDER = List.of(0.5, 2.0, 8.0);
     static final String C_ECHO = "C epoll";
 
     /// A server under test: how to start it, the highest level it claims, and whether it serves every
@@ -84,6 +86,10 @@ class Benchmark {
             new Server("Elixir once", List.of("elixir", "docs/other-languages/elixir/once_echo.exs", "--port", "0"),
                     1_000, true, "elixir"));
 
+    static List<Integer> steps(List<Double> multiples) {
+        return multiples.stream().map(m -> (int) Math.round(m * FIXED_RATE)).toList();
+    }
+
     static List<String> java(String file, String... arguments) {
         List<String> command = new ArrayList<>(List.of("./jbang", "-R-Xmx512m", "-R-Dsocketlab.quiet=true",
                 file, "--port", "0"));
@@ -101,6 +107,11 @@ class Benchmark {
     }
 
     enum Kind { CLOSED, FIXED, LADDER }
+
+    /// Lesson 19 and the C epoll client against the C echo at 100 connections, in the same round.
+    record GeneratorCheck(int round, double cClient, double lesson19) {}
+
+    static final List<GeneratorCheck> CHECKS = new ArrayList<>();
 
     /// One measured cell: lesson 19's report, and what the probe saw of both processes in the same seconds.
     record Cell(Server server, Kind kind, int level, int rate, int round, LoadTest.Report report,
@@ -137,6 +148,7 @@ class Benchmark {
                 }
                 case "--rounds" -> rounds = number(args, ++i);
                 case "--quick" -> quick = true;
+                case "--rate" -> FIXED_RATE = number(args, ++i);
                 case "--no-write" -> write = false;
                 default -> usageError("unknown argument: " + args[i]);
             }
@@ -147,9 +159,9 @@ class Benchmark {
         }
         Plan plan = quick
                 ? new Plan(1, Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(1), List.of(100),
-                        List.of(100), QUICK_LADDER, true)
+                        List.of(100), steps(QUICK_LADDER), true)
                 : new Plan(rounds, Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(2),
-                        List.of(1, 100, 1_000, 10_000), List.of(100, 1_000), LADDER, false);
+                        List.of(1, 100, 1_000, 10_000), List.of(100, 1_000), steps(LADDER), false);
         // This process is the load generator: all its threads on CPU 1, the servers on CPU 0.
         run("taskset", "-a", "-p", "-c", "1", String.valueOf(ProcessHandle.current().pid()));
         buildCEcho();
@@ -161,18 +173,20 @@ class Benchmark {
             List<Server> order = new ArrayList<>(servers);
             Collections.rotate(order, -(round - 1));
             for (Server server : order) cells.addAll(visit(server, round, plan));
-        }
-        long minutes = Math.round(ChronoUnit.SECONDS.between(started, Instant.now()) / 60.0);
-        String command = "./jbang lessons/tools/Benchmark.java" + (quick ? " --quick" : rounds != 3 ? " --rounds " + rounds : "");
-        String results = results(cells, plan, command, minutes);
-        System.out.println(results);
-        if (write) {
-            Path dir = ROOT.resolve("docs/bench");
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve("results.adoc"), results);
-            Files.writeString(dir.resolve("latency.svg"), Charts.latency(cells, servers));
-            Files.writeString(dir.resolve("cpu.svg"), Charts.cpu(cells, servers));
-            System.out.println("wrote docs/bench/results.adoc, latency.svg and cpu.svg");
+            // Write after every round: a run stopped early still leaves the rounds it finished.
+            long minutes = Math.round(ChronoUnit.SECONDS.between(started, Instant.now()) / 60.0);
+            String command = "./jbang lessons/tools/Benchmark.java" + (quick ? " --quick" : rounds != 3 ? " --rounds " + rounds : "")
+                    + (FIXED_RATE != 20_000 ? " --rate " + FIXED_RATE : "");
+            String results = results(cells, plan, round, command, minutes);
+            if (round == plan.rounds()) System.out.println(results);
+            if (write) {
+                Path dir = ROOT.resolve("docs/bench");
+                Files.createDirectories(dir);
+                Files.writeString(dir.resolve("results.adoc"), results);
+                Files.writeString(dir.resolve("latency.svg"), Charts.latency(cells, servers));
+                Files.writeString(dir.resolve("cpu.svg"), Charts.cpu(cells, servers));
+                System.err.printf("round %d done: wrote docs/bench/results.adoc, latency.svg and cpu.svg%n", round);
+            }
         }
     }
 
@@ -183,6 +197,10 @@ class Benchmark {
         try (var process = ServerProcess.start(server)) {
             for (int level : plan.closedLevels()) {
                 if (level <= server.maxLevel()) cells.add(measure(process, Kind.CLOSED, level, 0, round, plan.warmup(), plan.measured()));
+            }
+            if (server.name().equals(C_ECHO) && plan.closedLevels().contains(100)) {
+                select(cells, Kind.CLOSED, c -> c.level() == 100).stream().findFirst().ifPresent(lesson19 ->
+                        CHECKS.add(new GeneratorCheck(round, cClient(process, plan.measured()), lesson19.report().messagesPerSecond())));
             }
             if (!server.servesAll()) return cells;
             for (int level : plan.fixedLevels()) {
@@ -229,6 +247,21 @@ class Benchmark {
     }
     // end::cell[]
 
+    /// The course's C epoll load client (one thread, 100 connections, closed loop) against the same server.
+    static double cClient(ServerProcess server, Duration measured) {
+        System.err.printf("  %s · 100 connections · the C epoll client%n", server.server().name());
+        try {
+            String out = run("taskset", "-c", "1", "target/bench/epoll_load", "--port", String.valueOf(server.port()),
+                    "--connections", "100", "--seconds", String.valueOf(measured.toSeconds()));
+            Matcher m = Pattern.compile("([\\d.]+) msgs/s").matcher(out);
+            System.err.println("  " + out);
+            return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+        } catch (IOException | InterruptedException e) {
+            System.err.println("  failed: " + e.getMessage());
+            return Double.NaN;
+        }
+    }
+
     /// Both processes' clocks at one moment: this JVM's CPU time, the server's (in 1/100 s), its resident memory.
     record Sample(long nanos, long selfCpuNanos, long serverTicks, long rssKiB) {
         static Sample take(long pid) {
@@ -274,6 +307,7 @@ class Benchmark {
             List<String> command = new ArrayList<>(List.of("taskset", "-c", "0"));
             command.addAll(server.command());
             Process p = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true).start();
+            Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));   // stopped early: stop the server too
             var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             Pattern listening = Pattern.compile("listening on [^ ]*:(\\d+)");
             for (String line; (line = reader.readLine()) != null; ) {
@@ -324,6 +358,7 @@ class Benchmark {
         if (!onPath("gcc")) return;
         Files.createDirectories(ROOT.resolve("target/bench"));
         run("gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", "target/bench/epoll_echo", "docs/other-languages/c/epoll_echo.c");
+        run("gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", "target/bench/epoll_load", "docs/other-languages/c/epoll_load.c");
     }
 
     static boolean available(Server server) {
@@ -373,20 +408,20 @@ class Benchmark {
         return String.format(Locale.ROOT, pattern, values).replace("NaN", "–");
     }
 
-    static String results(List<Cell> cells, Plan plan, String command, long minutes) throws Exception {
+    static String results(List<Cell> cells, Plan plan, int rounds, String command, long minutes) throws Exception {
         var out = new StringBuilder();
         out.append(format("""
                 // Written by lessons/tools/Benchmark.java: run it again rather than editing this file.
-                Measured with `%s` on %s: %s, %d CPUs, %s, Linux %s. %d round(s), every round visiting every \
+                Measured with `%s` on %s: %s, %d CPUs, %s, Linux %s. %d round(s) of %d, every round visiting every \
                 server in a rotated order; 64-byte messages; servers pinned to CPU 0, lesson 19 to CPU 1; \
-                %d s warm-up and %d s measured per cell (%d s per ladder step); the whole run took %d minutes.
+                %d s warm-up and %d s measured per cell (%d s per ladder step); %d minutes.
 
                 """, command, Instant.now().truncatedTo(ChronoUnit.MINUTES), cpuModel(),
                 CPUS, System.getProperty("java.vm.name") + " " + Runtime.version(),
-                run("uname", "-r"), plan.rounds(), plan.warmup().toSeconds(), plan.measured().toSeconds(),
+                run("uname", "-r"), rounds, plan.rounds(), plan.warmup().toSeconds(), plan.measured().toSeconds(),
                 plan.ladderMeasured().toSeconds(), minutes));
         out.append(cpuTable(cells)).append('\n').append(kneeTable(cells)).append('\n')
-                .append(closedTable(cells)).append('\n').append(memoryTable(cells));
+                .append(closedTable(cells)).append('\n').append(generatorTable()).append('\n').append(memoryTable(cells));
         return out.toString();
     }
 
@@ -485,6 +520,22 @@ class Benchmark {
                     group.stream().mapToLong(c -> c.report().starved()).max().orElse(0),
                     group.stream().mapToLong(c -> c.report().errors()).sum(),
                     100 * median(group.stream().map(Cell::serverCpuShare).toList()), 100 * load, load >= 0.9 ? " ‡" : ""));
+        }
+        return out.append("|===\n").toString();
+    }
+
+    static String generatorTable() {
+        if (CHECKS.isEmpty()) return "";
+        var out = new StringBuilder("""
+                [[generator-check]]
+                .Is lesson 19 the limit? Its closed loop and the C epoll client, each against the C echo, 100 connections, round by round
+                [cols=">1,>2,>2,>2",options="header"]
+                |===
+                | round | C client, msgs/s | lesson 19, msgs/s | lesson 19 ÷ C client
+
+                """);
+        for (GeneratorCheck c : CHECKS) {
+            out.append(format("| %d | %,.0f | %,.0f | %.2f%n", c.round(), c.cClient(), c.lesson19(), c.lesson19() / c.cClient()));
         }
         return out.append("|===\n").toString();
     }
