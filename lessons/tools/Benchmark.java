@@ -211,7 +211,9 @@ class Benchmark {
                 Cell step = measure(process, Kind.LADDER, plan.ladderLevel(round).get(), rate, round, plan.warmup(),
                         plan.ladderMeasured());
                 cells.add(step);
-                if (!step.holds()) break;
+                // A step the generator could not keep on schedule says little: climb on while the server
+                // still carried the rate (the chart marks such steps); stop at the first the server did not.
+                if (!step.holds() && !(step.generatorLate() && step.carried())) break;
             }
         } catch (IOException e) {
             System.err.printf("  %s could not be measured: %s%n", server.name(), e.getMessage());
@@ -603,7 +605,8 @@ class Benchmark {
             int legendH = 20 * ((servers.size() + 3) / 4);
             int width = left + 2 * panelW + gap + 20, height = top + levels.size() * (panelH + 60) + legendH + 10;
             int maxRate = cells.stream().filter(c -> c.kind() == Kind.LADDER).mapToInt(Cell::rate).max().orElse(1);
-            var svg = header(width, height, "Latency against offered load (open loop; log scale; the dashed line is the knee's bound)");
+            var svg = header(width, height, "Latency against offered load (open loop, log scale; dashed: the knee's bound; "
+                    + "rings: the generator was late)");
             double lo = Math.log10(10), hi = Math.log10(1_000_000);   // 10 µs to 1 s
             for (int row = 0; row < levels.size(); row++) {
                 int level = levels.get(row);
@@ -636,8 +639,12 @@ class Benchmark {
                         var points = new StringBuilder();
                         for (Cell c : steps) {
                             long v = Math.max(10, p99 ? c.report().p99() : c.report().p50());
+                            double x = x0 + (double) c.rate() / maxRate * panelW;
                             double y = y0 + panelH - (Math.min(Math.log10(v), hi) - lo) / (hi - lo) * panelH;
-                            points.append(format("%.1f,%.1f ", x0 + (double) c.rate() / maxRate * panelW, y));
+                            points.append(format("%.1f,%.1f ", x, y));
+                            // A filled dot: the step held its schedule; a ring: the generator sent over 0.1 % late.
+                            svg.append(format("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\" stroke=\"%s\"/>%n", x, y,
+                                    c.generatorLate() ? "white" : colour(servers, s), colour(servers, s)));
                         }
                         svg.append(format("<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>%n",
                                 points.toString().strip(), colour(servers, s)));
