@@ -155,7 +155,7 @@ class LoadTestTest {
 
     @Test
     void mainPrintsProgressOnStderrThenTheTableOnStdout() throws Exception {
-        try (var server = PassiveEcho.start(0);
+        try (var server = new TestServer((socket, index) -> echo(socket, Integer.MAX_VALUE));
              var run = LessonRun.start("LoadTest", "--port", String.valueOf(server.port()),
                      "--connections", "2", "--rate", "200", "--warmup", "0", "--duration", "1")) {
             assertThat(run.exitCode(Duration.ofSeconds(30))).as(run.output()).isZero();
@@ -167,7 +167,8 @@ class LoadTestTest {
             assertThat(row).hasSize(13);
             assertThat(row[1]).isEqualTo("2");
             assertThat(row[2]).as("the planned rate").isEqualTo("200");
-            assertThat(Double.parseDouble(row[3].replace(",", ""))).as("msgs/s").isCloseTo(200, within(5.0));
+            // Never above the plan (how close to it is anOpenLoopSendsOnItsScheduleAgainstAFastServer's question).
+            assertThat(Double.parseDouble(row[3].replace(",", ""))).as("msgs/s").isPositive().isLessThanOrEqualTo(205);
             assertThat(Long.parseLong(row[4])).as("p50").isPositive().isLessThanOrEqualTo(Long.parseLong(row[6]));
             assertThat(List.of(row[9], row[10], row[11])).as("errors, refused, starved").containsOnly("0");
         }
