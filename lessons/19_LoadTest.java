@@ -3,7 +3,6 @@
 //DEPS org.hdrhistogram:HdrHistogram:2.2.2
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -27,41 +26,35 @@ import org.HdrHistogram.Histogram;
 ///
 /// Run it: `./jbang lessons/19_LoadTest.java --port 1234 --connections 100` against any
 /// lesson server, started with `./jbang -Dsocketlab.quiet=true ...` so that it does not narrate every line.
-/// Chapter: docs/chapters/19-load-test.adoc · Test: lessons/test/LoadTestTest.java
-/// Not here: an open loop that sends on a fixed schedule (this one waits for each reply); servers
-/// side by side, each pinned to its own CPU (lessons/tools/Benchmark.java, chapter "What the numbers say").
+/// Chapter: docs/chapters/19-load-test.adoc · Test: lessons/test/LoadTestTest.java ·
+/// Lab: labs/10-measure-it-right
+/// Not here: the generator's CPU share, CPU per message, servers side by side (lessons/tools/Benchmark.java).
 class LoadTest {
     static final int DEFAULT_PORT = 1234;
 
-    record Settings(int connections, int size, Duration warmup, Duration duration, Duration readyTimeout) {}
+    /// `rate` 0 is a closed loop; above 0, an open loop that plans `rate` messages a second in all.
+    /// `readyTimeout`: how long the ready barrier waits for every first echo (15 s from the command line).
+    record Settings(int connections, int size, int rate, Duration warmup, Duration duration, Duration readyTimeout) {}
 
-    /// How long the ready barrier waits for every connection's first echo; those still waiting then are starved.
-    static final Duration READY_LIMIT = Duration.ofSeconds(15);
-
-    /// Everything one run found. Latencies in microseconds; `sent == replies + errors` always holds.
+    /// Everything one run found, latencies in µs; `sent == replies + errors`; `late`: sent over 1 ms behind plan.
     record Report(InetSocketAddress target, Settings settings, int connected, int refused, long readyMillis,
                   long sent, long replies, long errors, long measured, double seconds,
-                  long p50, long p90, long p99, long p999, long max, int starved, double cpuSeconds) {
+                  long p50, long p90, long p99, long p999, long max, int starved, long late) {
         double messagesPerSecond() {
             return measured / seconds;
-        }
-
-        /// The share of one CPU the generator used while measuring: near 100 %, it was the
-        /// bottleneck, not the server.
-        double cpuPercent() {
-            return 100 * cpuSeconds / seconds;
         }
     }
 
     // tag::connection[]
-    /// One connection of the closed loop: at most one message in flight.
+    /// One connection: at most one message in flight, in either loop.
     static final class Connection {
         final SocketChannel channel;
         final byte[] line;            // the reply so far, up to a bound
         int lineLength;
-        long sentAt;
+        long plannedAt;               // when the message in flight was due: its latency counts from here
         boolean waiting;              // a message is in flight
         long measured;                // replies that counted in the measured window
+        long owed, nextSlot;          // open loop: slots due while a reply was awaited, and the first of them
 
         Connection(SocketChannel channel, Selector selector, int size) throws IOException {
             this.channel = channel;
@@ -77,6 +70,7 @@ class LoadTest {
     /// The generator: one thread, one Selector, every connection (lesson 08's model, from the client side).
     static final class Load implements AutoCloseable {
         final Settings settings;
+        final boolean openLoop;
         final Consumer<String> progress;
         final Selector selector = Selector.open();
         final ByteBuffer template;
@@ -84,13 +78,17 @@ class LoadTest {
         final Histogram latencies = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
         final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
         Phase phase = Phase.READY;
-        long measureStart, sent, replies, errors, measured;
+        long measureStart = Long.MAX_VALUE, measureEnd = Long.MAX_VALUE, sent, replies, errors, measured, late;
         int refused, open, inFlight;
+        long scheduleStart, scheduled;             // open loop: when slot 0 was due, and slots planned so far
 
         Load(Settings settings, Consumer<String> progress) throws IOException {
             this.settings = settings;
+            this.openLoop = settings.rate() > 0;
             this.progress = progress;
-            this.template = message(settings.size());
+            String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";   // the same line each time
+            String line = alphabet.repeat(settings.size() / alphabet.length() + 1).substring(0, settings.size() - 1);
+            this.template = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII));
         }
 
         void connectAll(InetSocketAddress address) throws IOException {
@@ -110,20 +108,23 @@ class LoadTest {
         }
 
         // tag::loop[]
-        /// Runs the event loop in `phase` for at most `length`, while `going` holds; during warm-up
-        /// and measuring, prints once a second how many replies came in that second.
+        /// Runs the event loop in `phase` for at most `length` while `going` holds; prints replies per second.
         void pump(Phase phase, Duration length, BooleanSupplier going) throws IOException {
             this.phase = phase;
             long now = System.nanoTime(), end = now + length.toNanos(), tick = now + 1_000_000_000L;
             long repliesAtTick = replies;
+            boolean scheduling = openLoop && (phase == Phase.WARMUP || phase == Phase.MEASURE);
             for (int second = 1; now < end && going.getAsBoolean(); ) {
-                selector.select(10);                   // at most 10 ms, so the clock is read often
+                long untilDue = scheduling ? due(scheduled) - now : Long.MAX_VALUE;
+                if (untilDue < 1_000_000) selector.selectNow();   // due within 1 ms: select() counts in ms
+                else selector.select(Math.min(10, untilDue / 1_000_000));   // at most 10 ms: read the clock often
                 for (SelectionKey key : selector.selectedKeys()) {
                     Connection c = (Connection) key.attachment();
                     if (key.isValid() && key.isReadable()) read(c);
                 }
                 selector.selectedKeys().clear();
                 now = System.nanoTime();
+                if (scheduling) keepSchedule(now);
                 if (now >= tick && (phase == Phase.WARMUP || phase == Phase.MEASURE)) {
                     progress.accept("  %-9s %3d s %,12d msgs/s".formatted(phase == Phase.WARMUP ? "warm-up" : "measuring",
                             second++, replies - repliesAtTick));
@@ -133,17 +134,38 @@ class LoadTest {
             }
         }
 
-        void send(Connection c) {
+        /// Open loop: slot k of the schedule is due at `scheduleStart + k / rate`, on connection k mod n.
+        long due(long slot) {
+            return scheduleStart + slot * 1_000_000_000L / settings.rate();
+        }
+
+        /// Open loop: sends each message whose time has come; a connection still waiting for a reply owes
+        /// it, and sends it when the reply comes. Either way its latency counts from its planned time.
+        void keepSchedule(long now) {
+            for (long due; (due = due(scheduled)) <= now; scheduled++) {
+                Connection c = connections.get((int) (scheduled % connections.size()));
+                if (c.owed++ == 0) c.nextSlot = scheduled;
+                if (c.waiting) continue;
+                if (phase == Phase.MEASURE && now - due > 1_000_000) late++;   // over 1 ms: the generator fell behind
+                sendOwed(c);
+            }
+        }
+
+        void sendOwed(Connection c) {
+            c.owed--;
+            send(c, due(c.nextSlot));
+            c.nextSlot += connections.size();
+        }
+
+        void send(Connection c, long plannedAt) {
             if (!c.channel.isOpen()) return;
-            template.clear();                          // every connection sends the same bytes
-            c.sentAt = System.nanoTime();
+            template.clear();
+            c.plannedAt = plannedAt;                   // closed loop: now
             c.waiting = true;
             sent++;
             inFlight++;
             try {
-                // The kernel takes the whole message at once: at most 8 KiB, into a send buffer of 16 KiB
-                // or more that the last echo's ACK has emptied. For longer messages, a generator would
-                // finish the write when the Selector says the socket is writable (OP_WRITE, lesson 08).
+                // At most 8 KiB, into a send buffer the last echo's ACK emptied: the kernel takes it whole.
                 c.channel.write(template);
                 if (template.hasRemaining()) throw new IOException("the kernel took only part of a message");
             } catch (IOException e) {
@@ -183,13 +205,14 @@ class LoadTest {
             c.waiting = false;
             inFlight--;
             replies++;
-            if (phase == Phase.MEASURE && c.sentAt >= measureStart) {
-                latencies.recordValue(Math.min(TimeUnit.NANOSECONDS.toMicros(now - c.sentAt),
+            if (c.plannedAt >= measureStart && c.plannedAt < measureEnd) {   // planned inside the window
+                latencies.recordValue(Math.min(TimeUnit.NANOSECONDS.toMicros(now - c.plannedAt),
                         latencies.getHighestTrackableValue()));
                 measured++;
                 c.measured++;
             }
-            if (phase == Phase.WARMUP || phase == Phase.MEASURE) send(c);
+            if (openLoop && c.owed > 0) sendOwed(c);   // overdue: it goes now, in the drain too
+            else if (!openLoop && (phase == Phase.WARMUP || phase == Phase.MEASURE)) send(c, now);
         }
         // end::loop[]
 
@@ -198,8 +221,8 @@ class LoadTest {
             int payload = template.capacity() - 1;    // our line without its \n
             int end = c.lineLength > 0 && c.lineLength <= c.line.length && c.line[c.lineLength - 1] == '\r'
                     ? c.lineLength - 1 : c.lineLength;
-            if (end < payload || end > c.line.length) return false;
-            return Arrays.equals(c.line, end - payload, end, template.array(), 0, payload);
+            return end >= payload && end <= c.line.length
+                    && Arrays.equals(c.line, end - payload, end, template.array(), 0, payload);
         }
 
         /// Closes a connection that failed, ended, or is done: a message still in flight is an error.
@@ -213,18 +236,16 @@ class LoadTest {
             open--;
             try {
                 c.channel.close();
-            } catch (IOException e) {
-                // Closing a socket that already failed: nothing more to learn.
-            }
+            } catch (IOException e) { /* closing a socket that already failed: nothing more to learn */ }
         }
 
-        Report report(InetSocketAddress target, long readyMillis, double seconds, double cpuSeconds) {
+        Report report(InetSocketAddress target, long readyMillis, double seconds) {
             for (Connection c : connections) if (c.waiting) end(c);   // no reply came before the end
             int starved = (int) connections.stream().filter(c -> c.measured == 0).count();
             return new Report(target, settings, connections.size(), refused, readyMillis, sent, replies, errors,
                     measured, seconds, latencies.getValueAtPercentile(50), latencies.getValueAtPercentile(90),
                     latencies.getValueAtPercentile(99), latencies.getValueAtPercentile(99.9), latencies.getMaxValue(),
-                    starved, cpuSeconds);
+                    starved, late);
         }
 
         @Override
@@ -241,63 +262,38 @@ class LoadTest {
         long started = System.nanoTime();
         try (var load = new Load(settings, progress)) {
             load.connectAll(target);
-            for (Connection c : load.connections) load.send(c);
-            // The ready barrier: each connection's first message is answered (or lost) before the clock starts.
-            load.pump(Phase.READY, settings.readyTimeout(), () -> load.inFlight > 0);
+            for (Connection c : load.connections) load.send(c, System.nanoTime());
+            load.pump(Phase.READY, settings.readyTimeout(), () -> load.inFlight > 0);   // every first echo, or the limit
             long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
             progress.accept("%d of %d connections ready after %d ms".formatted(load.replies, settings.connections(), readyMillis));
-            for (Connection c : load.connections) if (!c.waiting) load.send(c);   // the barrier opens
+            load.scheduleStart = System.nanoTime();   // the barrier opens: the closed loop sends, the open one plans
+            if (!load.openLoop) for (Connection c : load.connections) if (!c.waiting) load.send(c, load.scheduleStart);
             load.pump(Phase.WARMUP, settings.warmup(), () -> load.open > 0);
-            long cpuBefore = cpuNanos();
             load.measureStart = System.nanoTime();
             load.pump(Phase.MEASURE, settings.duration(), () -> load.open > 0);
-            double seconds = (System.nanoTime() - load.measureStart) / 1e9;
-            double cpuSeconds = (cpuNanos() - cpuBefore) / 1e9;
+            load.measureEnd = System.nanoTime();
             if (load.open == 0) progress.accept("  every connection was refused or closed: stopped early");
-            load.pump(Phase.DRAIN, Duration.ofSeconds(2), () -> load.inFlight > 0);   // no new messages
-            return load.report(target, readyMillis, seconds, cpuSeconds);
+            load.pump(Phase.DRAIN, Duration.ofSeconds(2), () -> load.inFlight > 0);   // nothing new is planned
+            return load.report(target, readyMillis, (load.measureEnd - load.measureStart) / 1e9);
         }
     }
     // end::run[]
-
-    static ByteBuffer message(int size) {
-        String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-        String line = alphabet.repeat(size / alphabet.length() + 1).substring(0, size - 1) + "\n";
-        return ByteBuffer.wrap(line.getBytes(StandardCharsets.US_ASCII));
-    }
-
-    /// The results: a header, then a row per run.
-    static void printTable(List<Report> reports) {
-        System.out.printf("%-21s %6s %12s %9s %8s %8s %8s %8s %8s %7s %7s %7s %6s%n", "target", "conns", "msgs/s",
-                "MB/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "refused", "starved",
-                "load CPU");
-        for (Report r : reports) {
-            System.out.printf(Locale.ROOT, "%-21s %6d %,12.0f %9.2f %8d %8d %8d %8d %8d %7d %7d %7d %7.0f%%%n",
-                    r.target().getHostString() + ":" + r.target().getPort(), r.settings().connections(), r.messagesPerSecond(),
-                    r.messagesPerSecond() * r.settings().size() / 1e6,
-                    r.p50(), r.p90(), r.p99(), r.p999(), r.max(), r.errors(), r.refused(), r.starved(), r.cpuPercent());
-        }
-    }
-
-    /// CPU time this whole process has used so far: the load thread, and the JVM's own (JIT, GC).
-    static long cpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-                .getProcessCpuTime();
-    }
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
             Usage: ./jbang lessons/19_LoadTest.java [--host NAME] [--port N] [--connections N]
-                       [--size BYTES] [--warmup SECONDS] [--duration SECONDS] [--help]
+                       [--rate N] [--size BYTES] [--warmup SECONDS] [--duration SECONDS] [--help]
 
-            A closed-loop load generator for line echo servers: every connection sends one line,
-            waits for its reply, and sends the next. Reports messages per second, latency
-            percentiles, errors, refused and starved connections (those served nothing).
+            Loads a line echo server. Closed loop: each connection sends a line, waits for its echo,
+            sends the next. Open loop (--rate): lines go out on a fixed schedule, and each latency
+            counts from the planned time. Reports msgs/s, latency percentiles, errors, refused and
+            starved connections (served nothing), and late sends (over 1 ms behind the plan).
 
               --host NAME      the server's host (default localhost)
               --port N         the server's port (default %d)
               --connections N  concurrent connections, all on one thread (default 10)
+              --rate N         open loop: N messages a second in all (default 0: closed loop)
               --size BYTES     bytes per message, newline included (default 64, at most 8192)
               --warmup S       seconds of load before measuring (default 2)
               --duration S     seconds measured (default 10)
@@ -308,12 +304,17 @@ class LoadTest {
         var commandLine = new CommandLine(USAGE, args);
         var target = new InetSocketAddress(commandLine.text("--host", "localhost"), commandLine.port(DEFAULT_PORT));
         var settings = new Settings(commandLine.number("--connections", 10, 1, 100_000),
-                commandLine.number("--size", 64, 16, 8_192),
+                commandLine.number("--size", 64, 16, 8_192), commandLine.number("--rate", 0, 0, 10_000_000),
                 Duration.ofSeconds(commandLine.number("--warmup", 2, 0, 3_600)),
-                Duration.ofSeconds(commandLine.number("--duration", 10, 1, 3_600)), READY_LIMIT);
+                Duration.ofSeconds(commandLine.number("--duration", 10, 1, 3_600)), Duration.ofSeconds(15));
         commandLine.done();
         if (target.isUnresolved()) throw commandLine.fail("unknown host: " + target.getHostString());
-        printTable(List.of(run(target, settings, System.err::println)));   // progress on stderr, results on stdout
+        Report r = run(target, settings, System.err::println);   // progress on stderr, the results on stdout
+        System.out.printf("%-21s %6s %9s %12s %8s %8s %8s %8s %8s %7s %7s %7s %7s%n", "target", "conns", "rate",
+                "msgs/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "errors", "refused", "starved", "late");
+        System.out.printf(Locale.ROOT, "%-21s %6d %9s %,12.0f %8d %8d %8d %8d %8d %7d %7d %7d %7d%n", target.getHostString()
+                + ":" + target.getPort(), settings.connections(), settings.rate() == 0 ? "closed" : "%,d".formatted(settings.rate()),
+                r.messagesPerSecond(), r.p50(), r.p90(), r.p99(), r.p999(), r.max(), r.errors(), r.refused(), r.starved(), r.late());
     }
 
     /// Prints a line of narration: the time, the thread, what happens.
