@@ -53,6 +53,9 @@ class ExercisesTest {
         for (Path set : Gradings.exerciseSets()) {
             String name = set.getFileName().toString();
             tests.add(DynamicTest.dynamicTest(name + ": its chapter includes its README's exercises", () -> chapterIncludesIt(set)));
+            tests.add(DynamicTest.dynamicTest(name + ": exercises/README.adoc lists it", () -> assertTrue(
+                    Files.readString(Gradings.EXERCISES.resolve("README.adoc")).contains("link:" + name + "/README.adoc["),
+                    "exercises/README.adoc must link " + name + "/README.adoc")));
             tests.add(DynamicTest.dynamicTest(name + ": core checks of " + POINTS + " points, enough of them", () -> enoughCoreChecks(set)));
             tests.add(DynamicTest.dynamicTest(name + ": its checks class has a name of its own", () -> {
                 String type = checksClass(set);
