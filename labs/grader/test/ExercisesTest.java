@@ -117,9 +117,9 @@ class ExercisesTest {
             assertTrue(!Files.exists(wrong), wrong + " has no predictions.txt in " + set + " to be wrong about");
             return;
         }
-        var asked = predictions(starter);
-        var worked = predictions(Gradings.answers(set).resolve("predictions.txt"));
-        var wrongOnes = predictions(wrong);
+        var asked = keysIn(starter);
+        var worked = keysIn(Gradings.answers(set).resolve("predictions.txt"));
+        var wrongOnes = keysIn(wrong);
         assertTrue(!asked.isEmpty(), starter + " asks for nothing");
         for (var key : asked.keySet()) {
             assertEquals("?", asked.get(key), starter + ": \"" + key + "\" must be unanswered (?) in the starter");
@@ -135,7 +135,7 @@ class ExercisesTest {
         return value != null && !value.isEmpty() && !value.equals("?");
     }
 
-    private static Map<String, String> predictions(Path file) throws IOException {
+    private static Map<String, String> keysIn(Path file) throws IOException {
         assertTrue(Files.exists(file), file + " is missing");
         var all = new java.util.LinkedHashMap<String, String>();
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
