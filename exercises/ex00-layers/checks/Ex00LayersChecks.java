@@ -46,21 +46,23 @@ public final class Ex00LayersChecks implements Lab {
         long predicted = Answers.number(FILE, "bytes-read");
         try (var listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             listener.setSoTimeout(3_000);
-            try (var client = new Socket()) {
+            var client = new Socket();
+            try {
                 client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort()), 3_000);
                 client.getOutputStream().write("hello".getBytes(StandardCharsets.UTF_8));
+            } finally {
                 client.close();
-                try (Socket accepted = listener.accept()) {
-                    accepted.setSoTimeout(3_000);
-                    long total = 0;
-                    InputStream in = accepted.getInputStream();
-                    byte[] buffer = new byte[4096];
-                    for (int n; (n = in.read(buffer)) != -1; ) {
-                        total += n;
-                    }
-                    Expect.that(predicted == total, "you predicted " + predicted + "; the client wrote \"hello\" and closed, and the server read "
-                            + total + " bytes until end of stream");
+            }
+            try (Socket accepted = listener.accept()) {
+                accepted.setSoTimeout(3_000);
+                long total = 0;
+                InputStream in = accepted.getInputStream();
+                byte[] buffer = new byte[4096];
+                for (int n; (n = in.read(buffer)) != -1; ) {
+                    total += n;
                 }
+                Expect.that(predicted == total, "you predicted " + predicted + "; the client wrote \"hello\" and closed, and the server read "
+                        + total + " bytes until end of stream");
             }
         }
     }

@@ -105,7 +105,8 @@ public final class Ex03BindListenAcceptChecks implements Lab {
 
     static void acceptQueue() throws IOException {
         var clients = new ArrayList<Socket>();
-        try (var listener = new ServerSocket(0, 10, LOOPBACK)) {
+        var listener = new ServerSocket(0, 10, LOOPBACK);
+        try {
             listener.setSoTimeout(3_000);
             int port = listener.getLocalPort();
             expectWaiting(port, 0, "a listening socket nobody connected to");
@@ -120,6 +121,7 @@ public final class Ex03BindListenAcceptChecks implements Lab {
             listener.close();
             Expect.equal(-1, AcceptQueue.waiting(port), "waiting(" + port + ") after the listening socket closed");
         } finally {
+            listener.close();
             for (Socket client : clients) {
                 client.close();
             }
