@@ -9,7 +9,9 @@
 /// Grades the labs. From the course's top folder:
 ///
 /// `./jbang labs/Grade.java 01` grades lab 01, `./jbang labs/Grade.java` grades every lab,
-/// `--solution` grades the reference solutions. Read: labs/README.adoc
+/// `ex05` grades chapter 05's exercises, `--solution` grades the reference solutions (or worked
+/// answers), `--watch ex05` grades again at each save, `--progress` shows the whole course,
+/// `--list` lists what there is to grade. Read: labs/README.adoc
 class Grade {
     public static void main(String[] args) throws Exception {
         grading.Grader.main(args);

@@ -25,7 +25,8 @@ import javax.tools.ToolProvider;
 public final class Grader {
 
     static final String USAGE = """
-            Usage: ./jbang labs/Grade.java [NN|exNN|all] [--solution] [--help]
+            Usage: ./jbang labs/Grade.java [NN|exNN|all] [--solution] [--watch] [--top DIR]
+                   ./jbang labs/Grade.java --list | --progress | --help
 
             Grades a lab or a chapter's exercises: compiles labs/NN-name/ (or
             exercises/exNN-name/) with its checks, runs every check, prints a table (check,
@@ -36,6 +37,12 @@ public final class Grader {
               exNN        the exercises of chapter NN, e.g. ex05
               --solution  grade the reference solution (labs/solutions/, or the worked
                           answers in exercises/answers/) instead
+              --watch     grade NN or exNN, then again each time you save one of its files,
+                          until Ctrl-C
+              --list      list every lab and exercise set with its title, checks and points
+              --progress  show every exercise set and lab in course order, from your last
+                          gradings, and the next one to do
+              --top DIR   the course's top folder (default: the current folder)
               --help      print this help and exit
 
             For teachers: --submissions DIR grades a class, --gradescope writes an
@@ -81,34 +88,64 @@ public final class Grader {
         }
         String which = "all";
         boolean solution = false;
-        for (String arg : args) {
+        String mode = "grade";
+        Path top = Path.of("");
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
             switch (arg) {
                 case "--help", "-h" -> {
                     System.out.print(USAGE);
                     return;
                 }
                 case "--solution" -> solution = true;
+                case "--watch", "--list", "--progress" -> mode = arg.substring(2);
+                case "--top" -> {
+                    if (i + 1 == args.length) {
+                        usageError("--top needs a folder");
+                    }
+                    top = Path.of(args[++i]);
+                }
                 default -> {
                     if (arg.equals("all") || arg.matches("(ex)?\\d{1,2}")) {
                         which = arg;
                     } else {
-                        System.err.println("unknown argument: " + arg);
-                        System.err.print(USAGE);
-                        System.exit(2);
+                        usageError("unknown argument: " + arg);
                     }
                 }
             }
         }
-        Path labsDir = Path.of("labs");
+        Path labsDir = top.resolve("labs");
         if (!Files.isDirectory(labsDir.resolve("grader"))) {
-            System.err.println("no labs/ folder here: run the grader from the course's top folder");
+            System.err.println("no labs/ folder here: run the grader from the course's top folder (or give it with --top)");
             System.exit(2);
         }
-        var grader = new Grader(labsDir, Path.of("target", "labs"), false, System.out);
+        var grader = new Grader(labsDir, top.resolve("target").resolve("labs"), false, System.out);
+        switch (mode) {
+            case "list" -> {
+                System.out.print(Course.listTable(grader));
+                return;
+            }
+            case "progress" -> {
+                System.out.print(Progress.table(grader));
+                return;
+            }
+            default -> {
+            }
+        }
+        if (mode.equals("watch") && (which.equals("all") || solution)) {
+            usageError("--watch grades one lab or exercise set, as you edit it: give its NN or exNN");
+        }
         List<Path> labs = grader.labs(which);
         if (labs.isEmpty()) {
             System.err.println(which.startsWith("ex") ? "no exercises " + which + " in exercises/" : "no lab numbered " + which + " in labs/");
             System.exit(2);
+        }
+        if (mode.equals("watch")) {
+            // Ctrl-C ends the watch: take along the checks' JVM of a grading under way.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly)));
+            boolean terminal = System.console() != null && System.console().isTerminal();
+            new Watch(grader, labs.getFirst(), System.out, terminal).run();
+            return;
         }
         // The worst status of all: 0 full marks everywhere, 1 points missing, 3 code that does not compile.
         int status = 0;
@@ -116,6 +153,12 @@ public final class Grader {
             status = Math.max(status, grader.grade(lab, solution).exitStatus());
         }
         System.exit(status);
+    }
+
+    private static void usageError(String problem) {
+        System.err.println(problem);
+        System.err.print(USAGE);
+        System.exit(2);
     }
 
     /// The lab folders, `labs/NN-name`, for "all" or one number; for `exNN`, the folder of that
@@ -160,6 +203,42 @@ public final class Grader {
                 : labsDir.resolve("solutions").resolve(name);
     }
 
+    Path labsDir() {
+        return labsDir;
+    }
+
+    Path outDir() {
+        return outDir;
+    }
+
+    /// The name of a folder's checks class: the file in `checks/` whose name ends in `Checks.java`.
+    String checksClass(Path lab) throws IOException {
+        return javaFiles(lab.resolve("checks")).stream().map(p -> p.getFileName().toString())
+                .filter(n -> n.endsWith("Checks.java")).findFirst()
+                .orElseThrow(() -> new IOException("no *Checks.java in " + lab.resolve("checks")))
+                .replace(".java", "");
+    }
+
+    /// Compiles a folder's code with its checks into `classes`, unless it is compiled there already
+    /// from the same files; returns the compiler's errors, or null.
+    String compileOnce(Path lab, Path classes) throws IOException {
+        var all = new ArrayList<>(labSources(lab, null));
+        all.addAll(javaFiles(lab.resolve("checks")));
+        var stamp = new StringBuilder();
+        for (Path p : all) {
+            stamp.append(p.toAbsolutePath()).append(' ').append(Files.getLastModifiedTime(p).toMillis()).append('\n');
+        }
+        Path stampFile = classes.resolve("compiled-from.txt");
+        if (Files.exists(stampFile) && Files.readString(stampFile).contentEquals(stamp)) {
+            return null;
+        }
+        String errors = compile(all, classes, false);
+        if (errors == null) {
+            Files.writeString(stampFile, stamp);
+        }
+        return errors;
+    }
+
     /// Grades one lab: its starter (as the learner left it) or its reference solution.
     public Result grade(Path lab, boolean solution) throws IOException, InterruptedException {
         Path solutionDir = solution ? solutionDir(lab) : null;
@@ -184,17 +263,15 @@ public final class Grader {
 
         List<Path> checks = javaFiles(lab.resolve("checks"));
         List<Path> sources = labSources(lab, solutionDir);
-        Path checksMain = checks.stream().filter(p -> p.getFileName().toString().endsWith("Checks.java"))
-                .findFirst().orElseThrow(() -> new IOException("no *Checks.java in " + lab.resolve("checks")));
-        String checksClass = checksMain.getFileName().toString().replace(".java", "");
+        String checksClass = checksClass(lab);
 
         var all = new ArrayList<>(sources);
         all.addAll(checks);
-        String errors = compile(all, classes);
+        String errors = compile(all, classes, true);
         if (errors != null) {
-            console.println("Lab " + name + ": the code does not compile, so no check can run:");
+            console.println(Report.label(name) + ": the code does not compile, so no check can run:");
             console.println(errors);
-                writeError(json, name, "does not compile", errors);
+            writeError(json, name, "does not compile", errors);
             return new Result(name, 3, json);
         }
         int status = fork(classes, checksClass, name, json, log, only, lab, solutionDir);
@@ -248,7 +325,7 @@ public final class Grader {
     }
 
     /// Compiles with the JDK's compiler in this JVM; returns the errors, or null when it compiled.
-    private String compile(List<Path> sources, Path classes) throws IOException {
+    private String compile(List<Path> sources, Path classes, boolean showWarnings) throws IOException {
         deleteTree(classes);
         Files.createDirectories(classes);
         var compiler = ToolProvider.getSystemJavaCompiler();
@@ -261,7 +338,7 @@ public final class Grader {
         try (var files = compiler.getStandardFileManager(null, null, StandardCharsets.UTF_8)) {
             var units = files.getJavaFileObjectsFromPaths(sources);
             boolean ok = compiler.getTask(messages, files, null, options, null, units).call();
-            if (!messages.toString().isBlank() && ok) {
+            if (!messages.toString().isBlank() && ok && showWarnings) {
                 console.print(messages);
             }
             return ok ? null : messages.toString();
@@ -295,14 +372,27 @@ public final class Grader {
                 // The process ended.
             }
         });
-        if (!process.waitFor(labLimitSeconds, TimeUnit.SECONDS)) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly().waitFor();
-            console.println("Lab " + name + ": stopped after " + labLimitSeconds + " s");
+        boolean ended;
+        try {
+            ended = process.waitFor(labLimitSeconds, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            // Stopped from outside (a watch that ends): take the checks' JVM along.
+            stop(process);
+            throw e;
+        }
+        if (!ended) {
+            stop(process);
+            console.println(Report.label(name) + ": stopped after " + labLimitSeconds + " s");
             return 4;
         }
         pump.join(5_000);
         return process.exitValue();
+    }
+
+    private static void stop(Process process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        process.onExit().join();
     }
 
     /// Mockito's jar, given to the checks' JVM as an agent so that mocks of JDK classes work.

@@ -21,7 +21,7 @@ public record Report(String lab, String title, List<Outcome> outcomes) {
     public String table() {
         int width = Math.max(5, outcomes.stream().mapToInt(o -> o.check().name().length()).max().orElse(0));
         var out = new StringBuilder();
-        out.append("Lab ").append(lab).append(" · ").append(title).append('\n');
+        out.append(label(lab)).append(" · ").append(title).append('\n');
         out.append(String.format("  %-" + width + "s  %7s  %s%n", "check", "points", "result"));
         for (Outcome o : outcomes) {
             String score = o.points() + "/" + o.check().points();
@@ -34,6 +34,12 @@ public record Report(String lab, String title, List<Outcome> outcomes) {
         String total = points() + "/" + maxPoints();
         out.append(String.format("  %-" + width + "s  %7s  %s", "total", total, fullMarks() ? "full marks" : "").stripTrailing()).append('\n');
         return out.toString();
+    }
+
+    /// How a heading names what was graded: "Lab 01-line-echo", or "Exercises ex05" for a
+    /// chapter's exercise set.
+    static String label(String name) {
+        return name.matches("ex\\d\\d(-.*)?") ? "Exercises " + name.substring(0, 4) : "Lab " + name;
     }
 
     /// The result as JSON: the lab, the total, and each check's name, points, max points,

@@ -68,7 +68,7 @@ public final class ServerLog {
         var lines = LINES.toArray(String[]::new);
         for (int i = lines.length - 1; i >= 0; i--) {
             String line = lines[i];
-            if (line.contains("Exception") || line.contains("Error") || line.contains("TODO(lab)") || line.contains("failed")) {
+            if (line.contains("Exception") || line.contains("Error") || line.contains("TODO(lab)") || line.contains("TODO(exercise)") || line.contains("failed")) {
                 return line.strip();
             }
         }

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /// Gradings the build runs: the reference solutions, the starters, and the known-wrong solutions
-/// in labs/solutions/wrong/NN-name/mistake/mistake.diff, two at a time (each grading is a JVM of its own).
+/// in labs/solutions/wrong/NN-name/mistake/mistake.diff, two at a time (each grading is a JVM of its own);
+/// and the chapters' exercise sets with their worked answers and wrong predictions.
 final class Gradings {
 
     static final Path LABS = Path.of("labs");
@@ -73,6 +74,47 @@ final class Gradings {
             labs.addAll(grader(OUT).labs(which.strip()));
         }
         return labs;
+    }
+
+    static final Path EXERCISES = Path.of("exercises");
+    static final Path ANSWERS = EXERCISES.resolve("answers");
+
+    /// Every chapter's exercise set, `exercises/exNN-name`, in order.
+    static List<Path> exerciseSets() throws IOException {
+        return grader(OUT).exerciseSets();
+    }
+
+    /// The worked answers of a set, and its wrong predictions.
+    static Path answers(Path set) {
+        return ANSWERS.resolve(set.getFileName());
+    }
+
+    static Path wrongPredictions(Path set) {
+        return ANSWERS.resolve("wrong").resolve(set.getFileName());
+    }
+
+    /// Grades an exercise set with the files of `layers` swapped in, later layers over earlier
+    /// ones (the worked answers' code with the wrong predictions, say); `fileFilter` picks a
+    /// layer's files by name.
+    static CompletableFuture<Graded> gradeSet(Path set, String resultName, List<Path> layers,
+            java.util.function.Predicate<String> fileFilter) throws IOException {
+        Path overlay = OUT.resolve("overlays").resolve(resultName).resolve(set.getFileName());
+        if (Files.exists(overlay)) {
+            try (Stream<Path> old = Files.list(overlay)) {
+                for (Path p : old.toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+        Files.createDirectories(overlay);
+        for (Path layer : layers) {
+            try (Stream<Path> files = Files.list(layer)) {
+                for (Path file : files.filter(Files::isRegularFile).filter(p -> fileFilter.test(p.getFileName().toString())).toList()) {
+                    Files.copy(file, overlay.resolve(file.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        return grade(set, overlay, resultName);
     }
 
     /// The known-wrong solutions of every lab, read from their first lines.

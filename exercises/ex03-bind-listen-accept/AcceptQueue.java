@@ -1,0 +1,42 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/// Exercise 03.3 · The accept queue, read from the kernel's socket table: connections the kernel
+/// completed and nobody has accepted yet.
+///
+/// Run it: `./jbang exercises/ex03-bind-listen-accept/AcceptQueue.java`; check it:
+/// `./jbang labs/Grade.java ex03`.
+class AcceptQueue {
+
+    /// The kernel's TCP socket tables: one line a socket, fields separated by spaces.
+    static final List<Path> TABLES = List.of(Path.of("/proc/net/tcp"), Path.of("/proc/net/tcp6"));
+
+    /// How many connections wait to be accepted on the socket listening on `port`; -1 when none listens there.
+    static int waiting(int port) throws IOException {
+        // TODO(exercise): find the line of the socket in state 0A (LISTEN) whose local address ends
+        // in the port (4 hex digits), and return its rx_queue (the hex number after the colon of
+        // the tx_queue:rx_queue field).
+        throw new UnsupportedOperationException("TODO(exercise): read the accept queue of port " + port + " from " + TABLES);
+    }
+
+    public static void main(String[] args) throws IOException {
+        try (var listener = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            int port = listener.getLocalPort();
+            System.out.println("listening on port " + port + ": " + waiting(port) + " waiting");
+            try (var a = new Socket(); var b = new Socket()) {
+                a.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 3_000);
+                b.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 3_000);
+                System.out.println("two clients connected: " + waiting(port) + " waiting");
+            }
+        }
+    }
+}
