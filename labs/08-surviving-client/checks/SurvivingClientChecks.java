@@ -551,20 +551,22 @@ public final class SurvivingClientChecks implements Lab {
     // ---- A port where nothing listens: every connect is refused. ----
 
     private static void backoffAndLimit() throws Exception {
-        var policy = new SurvivingClient.Policy(Duration.ofSeconds(1), Duration.ofSeconds(1), 3, Duration.ofMillis(400));
+        var policy = new SurvivingClient.Policy(Duration.ofSeconds(1), Duration.ofSeconds(1), 4, Duration.ofMillis(300));
         // A socket bound to the port but not listening: the kernel answers each SYN with a reset.
         try (var holder = new Socket()) {
             holder.bind(at(0));
-            Answer answer = ask(holder.getLocalPort(), bytes("hello?\n"), policy, Duration.ofSeconds(6),
-                    "nothing listens on its port, and 3 attempts are allowed: it never gives up");
-            String expected = "nothing listens; 3 attempts, waiting 400 ms, then 800 ms: expected a ConnectException after 1.2 to 2.4 s";
+            Answer answer = ask(holder.getLocalPort(), bytes("hello?\n"), policy, Duration.ofSeconds(8),
+                    "nothing listens on its port, and 4 attempts are allowed: it never gives up");
+            String expected = "nothing listens; 4 attempts, waiting 300, 600, then 1,200 ms: expected a ConnectException after 2.1 to 4 s";
             if (answer.failure() == null) {
                 throw new AssertionError(expected + ", but ask() " + answer.describe());
             }
             Expect.that(answer.failure() instanceof ConnectException, expected + ", but ask() " + answer.describe());
             long took = answer.took().toMillis();
-            Expect.that(took >= 1_200 && took < 2_400, expected + ", but it came after " + ms(answer.took())
-                    + (took < 400 ? ": no retry, or no wait between attempts" : took < 1_200 ? ": the waits do not double" : ": more attempts, or a wait after the last one"));
+            // Sleeps never end early, so the lower bound is exact; the upper one leaves 1.9 s for a slow
+            // machine, while one more wait (2,400 ms) would pass it.
+            Expect.that(took >= 2_100 && took < 4_000, expected + ", but it came after " + ms(answer.took())
+                    + (took < 300 ? ": no retry, or no wait between attempts" : took < 2_100 ? ": too few waits, or waits that do not double" : ": more attempts, or a wait after the last one"));
         }
     }
 }
