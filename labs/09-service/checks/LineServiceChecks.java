@@ -469,15 +469,23 @@ public final class LineServiceChecks implements Lab {
                 Map.of(), "--port", String.valueOf(ownPort))) {
             service.awaitListening(systemdPort, Duration.ofSeconds(10));
             try (var client = Client.connect(systemdPort)) {
-                client.socket().setSoTimeout(30_000);   // the JVM starts only now
                 client.send("hello through systemd's socket\n");
+                // The JVM starts only now: wait for its answer, unless it opens a socket of its own instead.
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (client.input().available() == 0 && System.nanoTime() < deadline && service.process.isAlive()) {
+                    if (listening(ownPort)) {
+                        throw new AssertionError("started by systemd-socket-activate (LISTEN_FDS=1, LISTEN_PID its pid, the socket"
+                                + " as fd 3), the service opened a socket of its own on --port " + ownPort + " instead" + service.lastLines());
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(50_000_000);
+                }
+                client.socket().setSoTimeout(1_000);
                 String reply;
                 try {
                     reply = client.readLine();
                 } catch (AssertionError notServed) {
                     throw new AssertionError("a line sent to the socket systemd passed (LISTEN_FDS=1, fd 3) was not answered within"
-                            + " 30 s: " + notServed.getMessage().replace("within " + Client.READ_LIMIT.toSeconds() + " s", "within 30 s")
-                            + service.lastLines());
+                            + " 30 s: " + notServed.getMessage().replace("within " + Client.READ_LIMIT.toSeconds() + " s", "within 30 s") + service.lastLines());
                 }
                 Expect.equal("hello through systemd's socket", reply, "the reply on systemd's socket");
                 client.socket().setSoTimeout((int) Client.READ_LIMIT.toMillis());
