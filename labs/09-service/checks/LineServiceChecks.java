@@ -123,6 +123,7 @@ public final class LineServiceChecks implements Lab {
         return CompletableFuture.supplyAsync(() -> {
             int n = 0;
             try {
+                client.socket().setSoTimeout(15_000);    // 60,000 lines take a while on a slow machine
                 for (; n < LINES_IN_BULK; n++) {
                     String line = client.readLine();
                     first.countDown();
@@ -419,8 +420,8 @@ public final class LineServiceChecks implements Lab {
             try {
                 service.sigterm();
                 // The drain has begun when the service refuses new clients while it still runs.
-                Expect.eventually(Duration.ofSeconds(5), () -> !service.process.isAlive() || refused(port),
-                        () -> "5 s after SIGTERM the service still accepted new clients: no drain began" + service.lastLines());
+                Expect.eventually(Duration.ofSeconds(15), () -> !service.process.isAlive() || refused(port),
+                        () -> "15 s after SIGTERM the service still accepted new clients: no drain began" + service.lastLines());
                 // A drain with a client that never stops talking lasts until its limit: the service is
                 // still there a second later (one that was only on its way out is gone by then).
                 Integer early = service.exitStatus(Duration.ofSeconds(1));
