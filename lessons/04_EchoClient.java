@@ -23,7 +23,8 @@ import java.util.List;
 ///
 /// Run it: start lesson 05 (`./jbang lessons/05_PassiveEcho.java`), then
 /// `./jbang lessons/04_EchoClient.java [--host localhost] [--port 1234] [--timeout SECONDS]`.
-/// Chapter: docs/chapters/04-echo-client.adoc · Test: lessons/test/EchoClientTest.java
+/// Chapter: docs/chapters/04-echo-client.adoc · Test: lessons/test/EchoClientTest.java ·
+/// Lab: labs/08-surviving-client
 /// Not here: the server side (lesson 05), messages that are not lines (lesson 15), TLS (lesson 16).
 class EchoClient {
     static final String DEFAULT_HOST = "localhost";

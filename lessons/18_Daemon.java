@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 ///
 /// Run it: `./jbang lessons/18_Daemon.java [--port 1234]`; talk to it: `nc -N localhost 1234`;
 /// stop it: `kill PID`. As a service: lessons/18_Daemon.service and lessons/18_Daemon.socket.
-/// Chapter: docs/chapters/18-daemon.adoc · Test: lessons/test/DaemonTest.java
+/// Chapter: docs/chapters/18-daemon.adoc · Test: lessons/test/DaemonTest.java ·
+/// Lab: labs/09-service
 /// Not here: many clients on one thread (lesson 08), a bounded number of threads (lesson 11),
 /// readiness reported to systemd (`Type=notify` needs a library); TLS (lesson 16).
 class Daemon {

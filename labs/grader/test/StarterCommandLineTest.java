@@ -33,7 +33,8 @@ class StarterCommandLineTest {
             new Server("02-event-loop-echo", "EventLoopEcho", true),
             new Server("03-worker-pool", "PooledServer", true),
             new Server("05-chat-server", "ChatServer", true),
-            new Server("07-tls-chat", "TlsChat", false));
+            new Server("07-tls-chat", "TlsChat", false),
+            new Server("09-service", "LineService", true));
 
     record Run(int exitStatus, String out, String err) {
     }
