@@ -49,7 +49,23 @@ class MtuAndBuffers {
 
     /// The far end: UDP datagrams are answered with their size; each TCP connection is sent
     /// data for as long as the client's first line asks, as fast as the client reads it.
-    static AutoCloseable serve(int port) throws IOException {
+    record Server(DatagramSocket udp, ServerSocket tcp) implements AutoCloseable {
+        int port() {
+            return tcp.getLocalPort();
+        }
+
+        @Override
+        public void close() {
+            udp.close();
+            try {
+                tcp.close();
+            } catch (IOException e) {
+                // Closing: nothing more to do.
+            }
+        }
+    }
+
+    static Server serve(int port) throws IOException {
         var udp = new DatagramSocket(port);
         var tcp = new ServerSocket();
         tcp.bind(new InetSocketAddress(port), BACKLOG);
@@ -79,10 +95,7 @@ class MtuAndBuffers {
                 }
             }
         });
-        return () -> {
-            udp.close();
-            tcp.close();
-        };
+        return new Server(udp, tcp);
     }
 
     // tag::mtu[]
@@ -157,7 +170,7 @@ class MtuAndBuffers {
             }
             double mbits = bytes * 8 / ((System.nanoTime() - start) / 1e9) / 1e6;
             var m = new Measured(receiveBuffer, mbits, field(info, "mss:(\\d+)"), field(info, "rtt:([\\d.]+)"));
-            log("receive buffer %-9s %7.2f Mbit/s  (mss %s, rtt %s ms, the kernel's buffer %d bytes)",
+            log("receive buffer %-9s %7.2f Mbit/s  (mss %s, rtt %s ms; SO_RCVBUF at the end: %d bytes)",
                     receiveBuffer == 0 ? "autotuned" : (receiveBuffer >> 10) + " KiB", mbits, m.mss(), m.rtt(),
                     socket.getReceiveBufferSize());
             return m;
@@ -201,6 +214,7 @@ class MtuAndBuffers {
               --serve         the far end: answers datagrams with their size, sends TCP data
               --mtu HOST      four %d-byte datagrams to HOST: as Java sends them, with DF, and again
               --buffers HOST  one connection's throughput from HOST for each receive buffer size
+              --sizes K,K...  the receive buffers to try, in KiB; 0 is autotuned (default 8,16,...,256,0)
               --port N        UDP and TCP port (default %d)
               --help          print this help and exit
             """.formatted(DATAGRAM, DEFAULT_PORT);
@@ -210,15 +224,21 @@ class MtuAndBuffers {
         boolean serve = commandLine.flag("--serve");
         String mtuHost = commandLine.text("--mtu", null);
         String buffersHost = commandLine.text("--buffers", null);
+        String sizes = commandLine.text("--sizes", null);
         int port = commandLine.port(DEFAULT_PORT);
         commandLine.done();
+        List<Integer> buffers = BUFFERS;
+        if (sizes != null) {
+            if (!sizes.matches("\\d{1,5}(,\\d{1,5})*")) throw commandLine.fail("--sizes is a list of KiB, e.g. 16,64,0");
+            buffers = List.of(sizes.split(",")).stream().map(k -> Integer.parseInt(k) << 10).toList();
+        }
         if (mtuHost != null) {
             datagrams(mtuHost, port);
         } else if (buffersHost != null) {
-            for (int size : BUFFERS) throughput(buffersHost, port, size);
+            for (int size : buffers) throughput(buffersHost, port, size);
         } else if (serve) {
-            try (AutoCloseable server = serve(port)) {
-                log("listening on 0.0.0.0:%d, UDP and TCP", port);
+            try (Server server = serve(port)) {
+                log("listening on 0.0.0.0:%d, UDP and TCP", server.port());
                 Thread.currentThread().join();
             } catch (BindException e) {
                 CommandLine.exitPortInUse(port, e);

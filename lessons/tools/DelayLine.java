@@ -34,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 /// Run it on the router: `sudo ./jbang lessons/tools/Net.java --topology routed on r ./jbang lessons/tools/DelayLine.java --delay 25`
 /// (25 ms each way: a round trip through r takes 50 ms longer). IPv6 is not delayed.
 /// Read: docs/chapters/24-mtu-and-buffers.adoc
+@SuppressWarnings("restricted")     // calling C is restricted: run with --enable-native-access=ALL-UNNAMED
 class DelayLine {
     static final String DEVICE = "delay0";
     static final String TABLE = "100";
