@@ -78,6 +78,7 @@ class DelayLine {
         return fd;
     }
 
+    // tag::route[]
     /// Routes every IPv4 packet that arrives on `interfaces` into the device: a rule sends them to
     /// table 100, whose only route is the device. Packets that come back out of the device are
     /// not from those interfaces, so the main table forwards them as usual.
@@ -93,6 +94,8 @@ class DelayLine {
             else command("ip", "rule", "del", "iif", nif, "lookup", TABLE);
         }
     }
+
+    // end::route[]
 
     static void run(int fd, long delayNanos) throws Throwable {
         var line = new DelayQueue<Due>();
