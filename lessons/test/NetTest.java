@@ -89,7 +89,7 @@ class NetTest {
     void aMistakeIsExplained() throws Exception {
         try (LessonRun run = LessonRun.start("Net", "--topology", "ring", "up")) {
             assertThat(run.exitCode(Duration.ofSeconds(20))).isEqualTo(2);
-            assertThat(run.stderr()).contains("--topology is pair or routed").contains("Usage:");
+            assertThat(run.stderr()).contains("--topology is pair, routed or lan").contains("Usage:");
         }
     }
 }

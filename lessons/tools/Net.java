@@ -26,7 +26,9 @@ class Net implements AutoCloseable {
     static final String DEFAULT_PREFIX = "socketlab";
 
     /// `pair`: hosts a and b on one link. `routed`: a and b on two links, with router r between.
-    enum Topology { PAIR, ROUTED }
+    /// `lan`: hosts a, b and c on one switch (a bridge in a namespace of its own, sw), for
+    /// broadcast and multicast, which need more than two hosts on one link to show who receives.
+    enum Topology { PAIR, ROUTED, LAN }
 
     /// A host: its name in the course (a, b, r) and its namespace.
     record Host(String name, String namespace) {
@@ -61,7 +63,15 @@ class Net implements AutoCloseable {
         var net = new Net(prefix, topology);
         var a = net.plannedHost("a");
         var b = net.plannedHost("b");
-        if (topology == Topology.PAIR) {
+        if (topology == Topology.LAN) {
+            var c = net.plannedHost("c");
+            var sw = net.plannedHost("sw");
+            for (Host host : List.of(a, b, c)) {
+                int n = host.name().charAt(0) - 'a' + 1;
+                net.links.add(new Link(host.name() + "-sw", host, "eth0", List.of("10.10.3." + n + "/24", "fd10:10:3::" + n + "/64"),
+                        sw, "to-" + host.name(), List.of()));
+            }
+        } else if (topology == Topology.PAIR) {
             net.links.add(new Link("a-b", a, "eth0", List.of("10.10.1.1/24", "fd10:10:1::1/64"),
                     b, "eth0", List.of("10.10.1.2/24", "fd10:10:1::2/64")));
         } else {
@@ -85,6 +95,14 @@ class Net implements AutoCloseable {
                 command("ip", "-n", host.namespace(), "link", "set", "lo", "up");
             }
             for (Link link : net.links) net.connect(link);
+            if (topology == Topology.LAN) {
+                // The switch: a bridge joining the cables' far ends. Without multicast snooping it
+                // floods multicast to every port, as a simple switch does; each host's kernel keeps
+                // only what a socket on it has joined.
+                net.run("sw", "ip", "link", "add", "br0", "type", "bridge", "mcast_snooping", "0");
+                for (Link link : net.links) net.run("sw", "ip", "link", "set", link.rightInterface(), "master", "br0");
+                net.run("sw", "ip", "link", "set", "br0", "up");
+            }
             if (topology == Topology.ROUTED) {
                 // Make r a router: it forwards packets that are not for itself.
                 net.run("r", "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
@@ -105,6 +123,7 @@ class Net implements AutoCloseable {
 
     /// Joins two hosts with a veth pair, gives each end its addresses and brings both ends up.
     /// IPv6 addresses skip duplicate-address detection (nodad): usable at once, not a second later.
+    /// IPv4 addresses get their subnet's broadcast address (`broadcast +`: 10.10.1.255 for /24).
     void connect(Link link) throws IOException {
         command("ip", "link", "add", link.leftInterface(), "netns", link.left().namespace(), "type", "veth",
                 "peer", "name", link.rightInterface(), "netns", link.right().namespace());
@@ -112,7 +131,7 @@ class Net implements AutoCloseable {
             for (String address : end.addresses()) {
                 List<String> add = new ArrayList<>(List.of("ip", "-n", end.host().namespace(), "addr", "add",
                         address, "dev", end.device()));
-                if (address.contains(":")) add.add("nodad");
+                if (address.contains(":")) add.add("nodad"); else add.addAll(List.of("broadcast", "+"));
                 command(add.toArray(String[]::new));
             }
             command("ip", "-n", end.host().namespace(), "link", "set", end.device(), "up");
@@ -326,11 +345,12 @@ class Net implements AutoCloseable {
     // ---- The command line. ----
 
     static final String USAGE = """
-            Usage: sudo ./jbang lessons/tools/Net.java [--topology pair|routed] [--prefix NAME] COMMAND
+            Usage: sudo ./jbang lessons/tools/Net.java [--topology pair|routed|lan] [--prefix NAME] COMMAND
 
             Builds a small network of hosts from Linux network namespaces, on this machine only.
               pair    hosts a (10.10.1.1, fd10:10:1::1) and b (10.10.1.2, fd10:10:1::2) on link a-b
               routed  a (10.10.1.1) - router r - b (10.10.2.1), links a-r and r-b
+              lan     a, b, c (10.10.3.1, .2, .3) on one switch sw, links a-sw, b-sw, c-sw
             Hosts know each other by name (a, b, r).
 
             Commands:
@@ -345,7 +365,7 @@ class Net implements AutoCloseable {
               show                     what exists now
               down                     remove everything this tool made (after a crash, say)
 
-              --topology T  pair (default) or routed
+              --topology T  pair (default), routed or lan
               --prefix NAME the namespaces' names start with NAME- (default %s)
               --help        print this help and exit
             """.formatted(DEFAULT_PREFIX);
@@ -367,7 +387,8 @@ class Net implements AutoCloseable {
                 case "--topology" -> topology = switch (value) {
                     case "pair" -> Topology.PAIR;
                     case "routed" -> Topology.ROUTED;
-                    default -> throw fail("--topology is pair or routed, not '" + value + "'");
+                    case "lan" -> Topology.LAN;
+                    default -> throw fail("--topology is pair, routed or lan, not '" + value + "'");
                 };
                 case "--prefix" -> prefix = value;
                 default -> fail("unknown option: " + option);
@@ -459,7 +480,8 @@ class Net implements AutoCloseable {
     static Net existing(Topology topology, String prefix) throws IOException {
         List<String> present = namespaces().stream().filter(ns -> ns.startsWith(prefix + "-")).toList();
         if (present.isEmpty()) throw new IOException("no network is up: start one with: sudo ./jbang lessons/tools/Net.java up");
-        return plan(present.contains(prefix + "-r") ? Topology.ROUTED : Topology.PAIR, prefix);
+        return plan(present.contains(prefix + "-r") ? Topology.ROUTED
+                : present.contains(prefix + "-sw") ? Topology.LAN : Topology.PAIR, prefix);
     }
 
     static void closeQuietly(Net net) {
