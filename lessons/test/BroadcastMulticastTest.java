@@ -16,11 +16,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /// Lesson 25: on loopback, a broadcast answered by every socket on the port, refused without
 /// SO_BROADCAST, and a group's datagrams delivered to members only; on three hosts on one switch
 /// (a, b, c), discovery by broadcast and who receives which of the group's three datagrams.
 @Timeout(60)
+@ResourceLock("network-namespaces")
 class BroadcastMulticastTest {
     static final InetAddress GROUP = address("239.1.2.3");
 

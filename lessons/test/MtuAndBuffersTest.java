@@ -12,11 +12,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /// Lesson 24 on a - r - b, the r-b cable with an MTU of 1,280 and a rate of 20 Mbit/s, and r
 /// delaying what it forwards by 25 ms each way (lessons/tools/DelayLine.java): a datagram too big
 /// for the path, with and without DF; the MSS TCP chose; and throughput against the receive buffer.
 @Timeout(90)
+@ResourceLock("network-namespaces")
 class MtuAndBuffersTest {
     static TestNetwork network;
     static LessonRun server, delayLine;

@@ -10,6 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /// Lesson 23: the write-write-read stall, on loopback and across a rate-limited cable between
 /// two hosts, and its two fixes; what TCP_NODELAY does to a bulk transfer of small writes.
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Timeout;
 /// fastest request, well under the stall; load may slow some requests of either kind, never speed
 /// one up.
 @Timeout(60)
+@ResourceLock("network-namespaces")
 class NagleDelayedAckTest {
     static final int ROUNDS = 15;
 
