@@ -27,12 +27,10 @@ import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.parallel.Isolated;
 
 /// What every lesson promises, checked for each file in lessons/ the moment it appears:
 /// the JBang header, a non-public class named after the file, `--help`, usage on a bad argument,
 /// loading in jshell, a chapter in the book, a row in the README's course map.
-@Isolated
 class LessonContractTest {
     static final Path LESSONS = Path.of("lessons");
     static final Pattern LESSON_FILE = Pattern.compile("(\\d\\d)_(\\w+)\\.java");

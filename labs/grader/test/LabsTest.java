@@ -15,7 +15,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.parallel.Isolated;
 
 /// Keeps the labs honest: every reference solution scores full marks, every lab keeps the rule
 /// labs/README.adoc gives its authors (at least 8 checks, at least 2 of them core, 100 points),
@@ -23,7 +22,6 @@ import org.junit.jupiter.api.parallel.Isolated;
 /// checks (so its checks test something real). A starter is untouched when its files are those
 /// recorded in labs/starters.sha256; on a learner's machine an edited starter is left alone, in CI
 /// (CI=true) it fails the build.
-@Isolated
 class LabsTest {
 
     static final int LEAST_CHECKS = 8;
