@@ -44,17 +44,13 @@ public final class ClassCopy {
             }
         }
         int copied = 0;
-        var testsLeftOut = new ArrayList<String>();
+        var testsLeftOut = testsLeftOut(course);
         for (String file : courseFiles(course)) {
             if (LEFT_OUT.stream().anyMatch(file::startsWith)) {
                 continue;
             }
             Path from = course.resolve(file);
-            if (!Files.isRegularFile(from)) {
-                continue;
-            }
-            if (file.endsWith(".java") && file.contains("/test/") && NEEDS_SOLUTIONS.matcher(Files.readString(from)).find()) {
-                testsLeftOut.add(file);
+            if (!Files.isRegularFile(from) || testsLeftOut.contains(file)) {
                 continue;
             }
             Path to = dir.resolve(file);
@@ -64,6 +60,41 @@ public final class ClassCopy {
         }
         Files.writeString(dir.resolve("labs").resolve("starters.sha256"), starterHashes(dir));
         return new Exported(dir, copied, testsLeftOut);
+    }
+
+    /// The test files that read the solutions or worked answers, and then those that use one of
+    /// them (a test helper left out takes its users along, or the copy's build would not compile).
+    static List<String> testsLeftOut(Path course) throws IOException, InterruptedException {
+        var tests = new java.util.TreeMap<String, String>();
+        for (String file : courseFiles(course)) {
+            if (file.endsWith(".java") && file.contains("/test/") && Files.isRegularFile(course.resolve(file))) {
+                tests.put(file, Files.readString(course.resolve(file)));
+            }
+        }
+        var out = new java.util.TreeSet<String>();
+        tests.forEach((file, text) -> {
+            if (NEEDS_SOLUTIONS.matcher(text).find()) {
+                out.add(file);
+            }
+        });
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            for (var test : tests.entrySet()) {
+                if (out.contains(test.getKey())) {
+                    continue;
+                }
+                for (String left : List.copyOf(out)) {
+                    String type = Path.of(left).getFileName().toString().replace(".java", "");
+                    if (Pattern.compile("\\b" + type + "\\b").matcher(test.getValue()).find()) {
+                        out.add(test.getKey());
+                        grew = true;
+                        break;
+                    }
+                }
+            }
+        }
+        return new ArrayList<>(out);
     }
 
     /// The course's files: those git tracks in a clone, else every file but the build's output.

@@ -151,11 +151,12 @@ class BindListenAcceptTest {
                 """;
         try (LessonRun python = LessonRun.startProcess(new ProcessBuilder("python3", "-c", script, String.valueOf(port)))) {
             int b = Integer.parseInt(python.awaitLine(Pattern.compile("b connected from (\\d+)"), Duration.ofSeconds(10)).group(1));
-            await().atMost(Duration.ofSeconds(10)).until(() -> states(b).equals(Set.of("SYN-RECV " + port + " " + b,
+            await().atMost(Duration.ofSeconds(25)).until(() -> states(b).equals(Set.of("SYN-RECV " + port + " " + b,
                     "ESTAB " + b + " " + port)));
             // Make room: the server retransmits its SYN-ACK, B answers again, and now the ACK fits.
             BindListenAccept.acceptOne(listener).close();
-            await().atMost(Duration.ofSeconds(10)).until(() -> states(b).equals(Set.of("ESTAB " + port + " " + b,
+            // The SYN-ACK is retransmitted after 1, 2, 4, 8 s...: the next one may be 16 s away.
+            await().atMost(Duration.ofSeconds(30)).until(() -> states(b).equals(Set.of("ESTAB " + port + " " + b,
                     "ESTAB " + b + " " + port)));
         }
     }

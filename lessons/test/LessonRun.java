@@ -105,7 +105,7 @@ final class LessonRun implements AutoCloseable {
 
     /// Waits for the lesson's "listening on HOST:PORT" line and returns the port.
     int awaitListeningPort() throws InterruptedException {
-        return Integer.parseInt(awaitLine(LISTENING, Duration.ofSeconds(20)).group(1));
+        return Integer.parseInt(awaitLine(LISTENING, Duration.ofSeconds(45)).group(1));
     }
 
     /// Everything printed so far: the lines already taken, the lines not taken yet, and stderr.

@@ -62,9 +62,11 @@ class LoadTestTest {
         // A plain echo, without lesson 05's narration of every line (which costs more than the echo).
         try (var server = new TestServer((socket, index) -> echo(socket, Integer.MAX_VALUE))) {
             LoadTest.Report r = LoadTest.run(target(server.port()), openLoop(4, 1_000), line -> {});
-            // Every message planned inside the window is sent and answered: the rate is the schedule's.
-            assertThat(r.measured()).isCloseTo(Math.round(1_000 * r.seconds()), within(2L));
-            assertThat(r.messagesPerSecond()).isCloseTo(1_000, within(5.0));
+            // Every message planned inside the window is sent and answered: the rate is the schedule's,
+            // to within 1 % (the last messages planned may still be in flight when a busy machine
+            // closes the window).
+            assertThat(r.measured()).isCloseTo(Math.round(1_000 * r.seconds()), within(Math.max(2L, Math.round(10 * r.seconds()))));
+            assertThat(r.messagesPerSecond()).isCloseTo(1_000, within(10.0));
             assertThat(r.errors()).isZero();
             assertThat(r.starved()).isZero();
             assertThat(r.sent()).isEqualTo(r.replies());
