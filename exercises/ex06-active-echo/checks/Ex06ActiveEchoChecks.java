@@ -31,7 +31,7 @@ public final class Ex06ActiveEchoChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 06: active echo";
+        return "Active echo";
     }
 
     @Override

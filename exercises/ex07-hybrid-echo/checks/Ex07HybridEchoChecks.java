@@ -28,7 +28,7 @@ public final class Ex07HybridEchoChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 07: hybrid echo";
+        return "Hybrid echo";
     }
 
     @Override

@@ -27,7 +27,7 @@ public final class Ex08NonBlockingEchoChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 08: non-blocking echo";
+        return "Non-blocking echo";
     }
 
     @Override

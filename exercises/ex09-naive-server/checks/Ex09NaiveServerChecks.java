@@ -25,7 +25,7 @@ public final class Ex09NaiveServerChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 09: the naive server";
+        return "The naive server";
     }
 
     @Override

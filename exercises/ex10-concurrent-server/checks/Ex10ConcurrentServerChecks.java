@@ -29,7 +29,7 @@ public final class Ex10ConcurrentServerChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 10: the concurrent server";
+        return "The concurrent server";
     }
 
     @Override

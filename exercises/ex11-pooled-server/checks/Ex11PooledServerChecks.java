@@ -26,7 +26,7 @@ public final class Ex11PooledServerChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 11: the pooled server";
+        return "The pooled server";
     }
 
     @Override

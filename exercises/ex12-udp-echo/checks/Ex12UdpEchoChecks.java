@@ -22,7 +22,7 @@ public final class Ex12UdpEchoChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 12: UDP echo";
+        return "UDP echo";
     }
 
     @Override

@@ -25,7 +25,7 @@ public final class Ex13UdpChatChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 13: UDP chat";
+        return "UDP chat";
     }
 
     @Override

@@ -23,7 +23,7 @@ public final class Ex14TcpChatChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 14: TCP chat";
+        return "TCP chat";
     }
 
     @Override

@@ -26,7 +26,7 @@ public final class Ex15BinaryProtocolChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 15: binary protocol";
+        return "Binary protocol";
     }
 
     @Override

@@ -19,7 +19,7 @@ public final class Ex16TlsEchoChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 16: TLS echo";
+        return "TLS echo";
     }
 
     @Override

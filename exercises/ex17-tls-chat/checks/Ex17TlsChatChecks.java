@@ -20,7 +20,7 @@ public final class Ex17TlsChatChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 17: TLS chat";
+        return "TLS chat";
     }
 
     @Override

@@ -26,7 +26,7 @@ public final class Ex18DaemonChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 18: daemon";
+        return "Daemon";
     }
 
     @Override

@@ -28,7 +28,7 @@ public final class Ex19LoadTestChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 19: load test";
+        return "Load test";
     }
 
     @Override

@@ -31,7 +31,7 @@ public final class Ex20NettyEchoChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 20: Netty echo";
+        return "Netty echo";
     }
 
     @Override

@@ -23,7 +23,7 @@ public final class Ex21BindAddressesChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 21: bind addresses";
+        return "Bind addresses";
     }
 
     @Override

@@ -23,7 +23,7 @@ public final class Ex22DeadPeersChecks implements Lab {
 
     @Override
     public String title() {
-        return "Exercises of chapter 22: dead peers";
+        return "Dead peers";
     }
 
     @Override
