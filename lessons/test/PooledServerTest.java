@@ -177,7 +177,7 @@ class PooledServerTest {
 
     @Test
     void aReadDeadlineFreesAWorkerHeldByASilentClient() throws IOException {
-        server = PooledServer.start(new PooledServer.Config(0, 1, 0, 1, 0, Duration.ofSeconds(1)));
+        server = PooledServer.start(new PooledServer.Config(0, 1, 0, 1, 0, Duration.ofSeconds(4)));
         var silent = connect();
         await().atMost(PROMPTLY).until(() -> server.busyWorkers() == 1);
         try (var meanwhile = new LineClient(server.port())) {
