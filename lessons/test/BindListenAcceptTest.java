@@ -25,7 +25,11 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Isolated;
 
+// Alone: its SYN-RECV step counts on the accept queue it fills, which other tests'
+// connection storms on loopback have been seen to disturb.
+@Isolated
 class BindListenAcceptTest {
     static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     static final int BACKLOG = 3;
