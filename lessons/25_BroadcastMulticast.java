@@ -133,7 +133,7 @@ class BroadcastMulticast {
 
         static Listener start(String name, DatagramChannel channel, OnDatagram then) {
             var listener = new Listener(name, channel, new LinkedBlockingQueue<>());
-            Thread.ofVirtual().name(name).start(() -> {
+            Thread.ofPlatform().daemon().name(name).start(() -> {
                 try {
                     while (true) {
                         ByteBuffer buffer = ByteBuffer.allocate(1_500);

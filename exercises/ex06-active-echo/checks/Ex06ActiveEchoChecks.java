@@ -109,6 +109,10 @@ public final class Ex06ActiveEchoChecks implements Lab {
             client.send("one\ntwo\nthree\n");
             client.socket().shutdownOutput();
             Expect.that(endOfStream.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the reader saw no end of stream within " + WAIT.toSeconds() + " s");
+            // The server's kernel may hold back the ACK of a FIN (delayed ACK) for some milliseconds:
+            // the client sits in FIN-WAIT-1 until that ACK comes, so wait for it before reading the states.
+            Expect.eventually(WAIT, () -> !"FIN-WAIT-1".equals(stateOrNone(server.getPort(), server.getLocalPort())),
+                    "the client stayed in FIN-WAIT-1 for " + WAIT.toSeconds() + " s: the server's kernel never acknowledged its FIN");
             String observedServer = state(server.getLocalPort(), server.getPort());
             String observedClient = state(server.getPort(), server.getLocalPort());
             Expect.that(serverState.equals(observedServer) && clientState.equals(observedClient), String.format(
@@ -169,6 +173,14 @@ public final class Ex06ActiveEchoChecks implements Lab {
 
     static final String[] STATES = {"?", "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
             "TIME-WAIT", "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING"};
+
+    static String stateOrNone(int localPort, int remotePort) {
+        try {
+            return state(localPort, remotePort);
+        } catch (IOException e) {
+            return "not found";
+        }
+    }
 
     /// The TCP state of the socket with this local and remote port, as ss names it.
     static String state(int localPort, int remotePort) throws IOException {

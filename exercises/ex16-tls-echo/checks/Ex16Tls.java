@@ -35,14 +35,17 @@ final class Ex16Tls {
             {"other", "CN=other.example", "SAN=dns:other.example"}};
 
     /// The folder with `localhost.p12`/`.crt` (names localhost and 127.0.0.1) and
-    /// `other.p12`/`.crt` (names other.example only); kept in target/ between gradings (for a
-    /// day), since keytool is slow to start.
+    /// `other.p12`/`.crt` (names other.example only); made once a day under target/, since
+    /// keytool is slow to start. Gradings running side by side share it: the first to finish
+    /// making it renames its folder into place, the others use that one and drop their own, and
+    /// a folder in use is never replaced.
     static synchronized Path folder() throws Exception {
         if (folder != null) return folder;
-        Path kept = Path.of("target", "ex16-certificates").toAbsolutePath();
-        if (!Files.isDirectory(kept) || Files.getLastModifiedTime(kept).toInstant().isBefore(java.time.Instant.now().minus(java.time.Duration.ofDays(1)))) {
-            Files.createDirectories(kept.getParent());
-            Path fresh = Files.createTempDirectory(kept.getParent(), "ex16-new-");
+        Path all = Path.of("target", "ex16-certificates").toAbsolutePath();
+        Path today = all.resolve(java.time.LocalDate.now().toString());
+        if (!Files.isDirectory(today)) {
+            Files.createDirectories(all);
+            Path fresh = Files.createTempDirectory(all, "new-");
             // One JVM runs keytool once per certificate (a JVM per run is slow to start).
             Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--add-exports=java.base/sun.security.tools.keytool=ALL-UNNAMED",
@@ -51,13 +54,32 @@ final class Ex16Tls {
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) throw new IOException("keytool failed: " + output);
             for (String[] c : CERTIFICATES) {
-                Files.writeString(fresh.resolve(c[0] + ".crt"), pem(keys(fresh, c[0]).getCertificate(c[0])));
+                Files.writeString(fresh.resolve(c[0] + ".crt"), pem(KeyStore.getInstance(fresh.resolve(c[0] + ".p12").toFile(), PASSWORD)
+                        .getCertificate(c[0])));
             }
-            deleteTree(kept);
-            Files.move(fresh, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            try {
+                Files.move(fresh, today, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.nio.file.FileSystemException another) {
+                if (!Files.isDirectory(today)) throw another;
+                deleteTree(fresh);                   // another grading made today's first: use that one
+            }
         }
-        folder = kept;
-        return kept;
+        dropOlderThanYesterday(all);
+        folder = today;
+        return today;
+    }
+
+    /// Certificates are valid two days: a folder from before yesterday no grading can be using.
+    private static void dropOlderThanYesterday(Path all) throws IOException {
+        String yesterday = java.time.LocalDate.now().minusDays(1).toString();
+        try (var folders = Files.list(all)) {
+            for (Path old : folders.filter(f -> f.getFileName().toString().matches("\\d{4}-\\d{2}-\\d{2}")
+                    && f.getFileName().toString().compareTo(yesterday) < 0).toList()) {
+                deleteTree(old);
+            }
+        } catch (IOException e) {
+            // Another grading dropped it first.
+        }
     }
 
     /// Makes every certificate of CERTIFICATES in the folder args[0], with keytool's own code.

@@ -70,8 +70,8 @@ class BatchProofTest {
 
         write("ada-solution", solution);
         Files.createDirectories(submissions.resolve("bob-starter"));
-        write("cy-no-flush", Files.readString(WRONG.resolve("no-flush").resolve("LineEchoServer.java")));
-        write("dee-limit-off-by-one", Files.readString(WRONG.resolve("limit-off-by-one").resolve("LineEchoServer.java")));
+        write("cy-no-flush", Files.readString(wrongSolution("no-flush").resolve("LineEchoServer.java")));
+        write("dee-limit-off-by-one", Files.readString(wrongSolution("limit-off-by-one").resolve("LineEchoServer.java")));
         write("eve-exits", insert(solution, SERVE, "        System.exit(3);\n"));
         write("fay-loops", insert(solution, SERVE, "        if (client != null) {\n            while (true) {\n                Thread.onSpinWait();\n            }\n        }\n"));
         write("gus-allocates", insert(solution, START, "        var hoard = new ArrayList<byte[]>();\n        while (hoard.size() >= 0) {\n            hoard.add(new byte[1 << 20]);\n        }\n"));
@@ -127,6 +127,13 @@ class BatchProofTest {
         console = printed.toString(StandardCharsets.UTF_8);
         System.out.println(console + "\nthe batch took " + took.toSeconds() + " s");
         byName = learners.stream().collect(Collectors.toMap(ResultFiles.Learner::name, l -> l));
+    }
+
+    /// A folder with the reference solution of lab 01 and this known-wrong solution's diff applied.
+    static Path wrongSolution(String name) throws IOException {
+        Path applied = OUT.resolve("wrong").resolve(name);
+        Patch.apply(WRONG.resolve(name).resolve("mistake.diff"), SOLUTION.getParent(), applied);
+        return applied;
     }
 
     private void write(String learner, String source) throws IOException {
