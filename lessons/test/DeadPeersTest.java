@@ -69,7 +69,8 @@ class DeadPeersTest {
             network.net.firewall("a", port, Net.Firewall.REJECT);
             try (LessonRun client = clientOnB(port, "none")) {
                 assertThat(client.exitCode(Duration.ofSeconds(20))).isEqualTo(1);
-                assertThat(client.stdout()).containsPattern("connect failed after 0\\.\\d s: Connection refused");
+                // At once: the RST comes back in a round trip; a busy machine may add a second, never five.
+                assertThat(client.stdout()).containsPattern("connect failed after [0-2]\\.\\d s: Connection refused");
             }
             network.net.firewall("a", port, Net.Firewall.DROP);
             try (LessonRun client = clientOnB(port, "none")) {
