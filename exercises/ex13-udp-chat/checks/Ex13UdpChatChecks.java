@@ -118,6 +118,7 @@ public final class Ex13UdpChatChecks implements Lab {
             var shown = new CopyOnWriteArrayList<String>();
             var heard = new ArrayList<String>();
             int port;
+            Set<Thread> before = Thread.getAllStackTraces().keySet();
             try (var client = KeepAliveClient.join(address(server), every, shown::add)) {
                 var packet = new DatagramPacket(new byte[1_024], 1_024);
                 server.receive(packet);
@@ -146,6 +147,7 @@ public final class Ex13UdpChatChecks implements Lab {
                 Expect.that(shown.contains("* welcome"), "the client showed " + shown + "; expected the server's \"* welcome\"");
             }
             // Closed: the member has left, so no keep-alive may come any more.
+            int shownAtClose = shown.size();
             server.setSoTimeout((int) (3 * every.toMillis()));
             var packet = new DatagramPacket(new byte[1_024], 1_024);
             try {
@@ -158,6 +160,18 @@ public final class Ex13UdpChatChecks implements Lab {
             } catch (SocketTimeoutException expected) {
                 // Silence after close, as required.
             }
+            // A timer left running on a closed socket sends nothing, but it is still there, failing at every turn.
+            Expect.that(shown.size() == shownAtClose, "after close(), the client still showed "
+                    + shown.subList(shownAtClose, shown.size()) + ": something of it goes on running once it is closed");
+            Expect.eventually(Duration.ofSeconds(2), () -> startedAndAlive(before).isEmpty(), () -> "2 s after close(), the threads "
+                    + startedAndAlive(before) + " that join() started still run: close() must stop the keep-alive's timer");
         }
+    }
+
+    /// The threads started since `before` that still run, but for the JDK's own (virtual threads' carriers and pollers).
+    static List<String> startedAndAlive(Set<Thread> before) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> !before.contains(t) && t.isAlive())
+                .map(Thread::getName).filter(name -> !name.matches("ForkJoinPool-\\d+-worker-\\d+|.*Poller.*|.*[Uu]nblocker.*|.*[Uu]nparker.*"))
+                .sorted().toList();
     }
 }
