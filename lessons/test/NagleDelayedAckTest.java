@@ -10,6 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 /// Lesson 23: the write-write-read stall, on loopback and across a rate-limited cable between
@@ -18,7 +19,10 @@ import org.junit.jupiter.api.parallel.ResourceLock;
 /// can lower (the median of several requests is at least 30 ms), and a fix shows itself in its
 /// fastest request, well under the stall; load may slow some requests of either kind, never speed
 /// one up.
+// Alone: the bulk transfer counts segments right after its last write; when other test classes keep
+// the CPUs busy, the server reads late, the window closes, and the bytes wait to leave in a few big segments.
 @Timeout(60)
+@Isolated
 @ResourceLock("network-namespaces")
 class NagleDelayedAckTest {
     static final int ROUNDS = 15;
