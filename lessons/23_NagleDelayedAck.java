@@ -172,15 +172,20 @@ class NagleDelayedAck {
         }
     }
 
-    /// The kernel's count of data segments this connection sent so far, from `ss -ti`, or -1.
+    /// The kernel's count of data segments this connection sent, from `ss -ti`, or -1. write() returns
+    /// once the kernel holds the bytes, not once they left: ask until none is unacknowledged.
     static long dataSegmentsSent(Socket socket) {
         try {
-            Process ss = new ProcessBuilder("ss", "-tinH", "state", "established",
-                    "( sport = :" + socket.getLocalPort() + " )").redirectErrorStream(true).start();
-            String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!ss.waitFor(10, TimeUnit.SECONDS)) ss.destroyForcibly();
-            Matcher m = Pattern.compile("data_segs_out:(\\d+)").matcher(out);
-            return m.find() ? Long.parseLong(m.group(1)) : -1;
+            for (long deadline = System.nanoTime() + 30_000_000_000L; ; ) {
+                Process ss = new ProcessBuilder("ss", "-tinH", "state", "established",
+                        "( sport = :" + socket.getLocalPort() + " )").redirectErrorStream(true).start();
+                String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                if (!ss.waitFor(10, TimeUnit.SECONDS)) ss.destroyForcibly();
+                // One state asked for, so the line starts with Recv-Q and Send-Q (bytes not yet acknowledged).
+                Matcher m = Pattern.compile("^\\d+\\s+(\\d+)\\s[\\s\\S]*data_segs_out:(\\d+)").matcher(out);
+                if (!m.find()) return -1;
+                if (m.group(1).equals("0") || System.nanoTime() > deadline) return Long.parseLong(m.group(2));
+            }
         } catch (IOException e) {
             return -1;                  // no ss (Debian and Ubuntu: apt install iproute2)
         } catch (InterruptedException e) {

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.parallel.ResourceLock;
 /// can lower (the median of several requests is at least 30 ms), and a fix shows itself in its
 /// fastest request, well under the stall; load may slow some requests of either kind, never speed
 /// one up.
-// Alone: the bulk transfer counts segments right after its last write; when other test classes keep
-// the CPUs busy, the server reads late, the window closes, and the bytes wait to leave in a few big segments.
+// Alone: when other test classes keep the CPUs busy, the server reads late, the window closes, and
+// TCP_NODELAY's bytes wait in the send buffer and leave in a few big segments, as Nagle's do.
 @Timeout(60)
 @Isolated
 @ResourceLock("network-namespaces")
