@@ -119,7 +119,7 @@ class LoadTest {
             boolean scheduling = openLoop && (phase == Phase.WARMUP || phase == Phase.MEASURE);
             for (int second = 1; now < end && going.getAsBoolean(); ) {
                 long untilDue = scheduling ? due(scheduled) - now : Long.MAX_VALUE;
-                // No selected-key set to iterate: the loop makes no garbage, so no collection pauses the schedule.
+                // onReady takes each ready key: no selected-key set to fill, and no iterator over it at every turn.
                 if (untilDue < 1_000_000) selector.selectNow(onReady);   // due within 1 ms: select() counts in ms
                 else selector.select(onReady, Math.min(10, untilDue / 1_000_000));   // at most 10 ms: read the clock often
                 now = System.nanoTime();

@@ -6,11 +6,7 @@
 # Run it from the project's top folder after the benchmark has built target/bench/epoll_echo.
 set -u
 cd "$(dirname "$0")/../.."
-log=$(mktemp)
-taskset -c 0 target/bench/epoll_echo --port 0 > "$log" &
-echo_pid=$!
-sleep 0.3
-port=$(grep -o ":[0-9]*" "$log" | tr -d :)
+. docs/bench/c-echo.sh
 echo "JIT        target, conns, rate, msgs/s, p50, p90, p99, p99.9, max (µs), errors, refused, starved, late"
 for jit in "C1 and C2:" "C1 only:-R-XX:TieredStopAtLevel=1"; do
   for _ in 1 2; do
@@ -19,4 +15,4 @@ for jit in "C1 and C2:" "C1 only:-R-XX:TieredStopAtLevel=1"; do
         --rate 10000 --warmup 2 --duration 5 2>/dev/null | tail -1
   done
 done
-kill "$echo_pid"; rm "$log"
+kill "$echo_pid"

@@ -5,11 +5,7 @@
 # top folder after the benchmark has built target/bench/epoll_echo and target/bench/epoll_load.
 set -u
 cd "$(dirname "$0")/../.."
-log=$(mktemp)
-taskset -c 0 target/bench/epoll_echo --port 0 > "$log" &
-echo_pid=$!
-sleep 0.3
-port=$(grep -o ":[0-9]*" "$log" | tr -d :)
+. docs/bench/c-echo.sh
 taskset -c 1 target/bench/epoll_load --port "$port" --connections 100 --seconds 5 &
 load_pid=$!
 sleep 2
@@ -17,6 +13,6 @@ read -r srun0 swait0 _ < /proc/$echo_pid/schedstat; read -r lrun0 lwait0 _ < /pr
 sleep 2
 read -r srun1 swait1 _ < /proc/$echo_pid/schedstat; read -r lrun1 lwait1 _ < /proc/$load_pid/schedstat
 wait "$load_pid"
-kill "$echo_pid"; rm "$log"
+kill "$echo_pid"
 echo "in 2,000 ms: server ran $(( (srun1 - srun0) / 1000000 )) ms and waited for CPU 0 $(( (swait1 - swait0) / 1000000 )) ms;" \
      "client ran $(( (lrun1 - lrun0) / 1000000 )) ms and waited for CPU 1 $(( (lwait1 - lwait0) / 1000000 )) ms"

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.parallel.ResourceLock;
 /// can lower (the median of several requests is at least 30 ms), and a fix shows itself in its
 /// fastest request, well under the stall; load may slow some requests of either kind, never speed
 /// one up.
-// Alone: when other test classes keep the CPUs busy, the server reads late, the window closes, and
-// TCP_NODELAY's bytes wait in the send buffer and leave in a few big segments, as Nagle's do.
+// Alone: how the kernel cuts the bulk transfer into segments depends on how fast the server reads,
+// which other test classes running beside it change.
 @Timeout(60)
 @Isolated
 @ResourceLock("network-namespaces")

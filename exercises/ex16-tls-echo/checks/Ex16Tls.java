@@ -64,22 +64,8 @@ final class Ex16Tls {
                 deleteTree(fresh);                   // another grading made today's first: use that one
             }
         }
-        dropOlderThanYesterday(all);
         folder = today;
         return today;
-    }
-
-    /// Certificates are valid two days: a folder from before yesterday no grading can be using.
-    private static void dropOlderThanYesterday(Path all) throws IOException {
-        String yesterday = java.time.LocalDate.now().minusDays(1).toString();
-        try (var folders = Files.list(all)) {
-            for (Path old : folders.filter(f -> f.getFileName().toString().matches("\\d{4}-\\d{2}-\\d{2}")
-                    && f.getFileName().toString().compareTo(yesterday) < 0).toList()) {
-                deleteTree(old);
-            }
-        } catch (IOException e) {
-            // Another grading dropped it first.
-        }
     }
 
     /// Makes every certificate of CERTIFICATES in the folder args[0], with keytool's own code.
