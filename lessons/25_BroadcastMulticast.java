@@ -42,8 +42,8 @@ class BroadcastMulticast {
     static final int DEFAULT_PORT = 5000;
     static final String QUESTION = "WHO IS THERE?";
     /// How long the discovering client listens for answers: every host that heard the question
-    /// answers at once, so a second is long on one link.
-    static final Duration ANSWERS_WINDOW = Duration.ofSeconds(1);
+    /// answers at once, so a second is long on one link; two leave room for a host that is busy.
+    static final Duration ANSWERS_WINDOW = Duration.ofSeconds(2);
 
     // tag::discover[]
     /// Answers the broadcast question with this host's name, from a socket bound to the wildcard
