@@ -226,35 +226,27 @@ class PassiveEcho {
                 args.length == 0 ? format : format.formatted(args));
     }
 
-    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off: the benchmark measures
-    /// the server, and printing a line costs more than echoing one.
+    /// Narration for every message. `-Dsocketlab.quiet=true` turns it off for the benchmark.
     static void trace(String format, Object... args) {
         if (!QUIET) log(format, args);
     }
 
     static final boolean QUIET = Boolean.getBoolean("socketlab.quiet");
 
-    /// Reads `--help` and the options a lesson asks for. Anything else is a learner's mistake:
-    /// say what, print the usage, exit with status 2; never a stack trace.
-    static final class CommandLine {
-        private final String usage;
-        private final List<String> args;
-
+    /// `--help`, options `--name value` (or `--name=value`) and flags `--name`. A mistake prints what
+    /// is wrong and the usage, and exits 2; a port in use prints one line, and exits 1.
+    record CommandLine(String usage, List<String> args) {
         CommandLine(String usage, String[] args) {
-            this.usage = usage;
-            this.args = new ArrayList<>(List.of(args));
+            this(usage, new ArrayList<>());
+            for (String arg : args) this.args.addAll(List.of(arg.split("=", arg.startsWith("--") ? 2 : 1)));
             if (this.args.contains("--help") || this.args.contains("-h")) {
                 System.out.print(usage);
                 System.exit(0);
             }
         }
 
-        /// `--port N`: 0 to 65535; 0 asks the kernel for any free port.
-        int port(int otherwise) {
-            return number("--port", otherwise, 0, 65_535);
-        }
+        int port(int otherwise) { return number("--port", otherwise, 0, 65_535); }
 
-        /// `--name N` or `--name=N`, a whole number from `min` to `max`.
         int number(String name, int otherwise, int min, int max) {
             String text = text(name, null);
             if (text == null) return otherwise;
@@ -264,36 +256,26 @@ class PassiveEcho {
             throw fail("%s needs a whole number from %d to %d, not '%s'".formatted(name, min, max, text));
         }
 
-        /// `--name TEXT` or `--name=TEXT`.
         String text(String name, String otherwise) {
-            for (int i = 0; i < args.size(); i++) {
-                if (args.get(i).startsWith(name + "=")) return args.remove(i).substring(name.length() + 1);
-                if (!args.get(i).equals(name)) continue;
-                if (i + 1 == args.size()) throw fail(name + " needs a value");
-                args.remove(i);
-                return args.remove(i);
-            }
-            return otherwise;
+            int at = args.indexOf(name);
+            if (at == -1) return otherwise;
+            if (at + 1 == args.size()) throw fail(name + " needs a value");
+            args.remove(at);
+            return args.remove(at);
         }
 
-        /// `--name`, present or not.
-        boolean flag(String name) {
-            return args.remove(name);
-        }
+        boolean flag(String name) { return args.remove(name); }
 
-        /// After the last option: whatever is left is a mistake.
         void done() {
             if (!args.isEmpty()) throw fail("unknown argument: " + args.getFirst());
         }
 
         RuntimeException fail(String problem) {
-            System.err.println("error: " + problem);
-            System.err.print(usage);
+            System.err.print("error: " + problem + "\n" + usage);
             System.exit(2);
             return new IllegalStateException(problem);
         }
 
-        /// A port in use is an ordinary mistake too: one line with a hint, exit status 1.
         static void exitPortInUse(int port, BindException e) {
             System.err.printf("Port %d is already in use (%s). Is another lesson still running? "
                     + "Stop it, or choose another port: --port 0 picks a free one.%n", port, e.getMessage());
