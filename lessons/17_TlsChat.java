@@ -1,17 +1,38 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 
-import java.io.*;                    // streams
-import java.net.*;                   // sockets
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ProtocolException;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.*;              // the certificates' folder
-import java.security.*;              // key stores
-import java.time.*;
-import java.util.*;
-import java.util.concurrent.*;       // the members, their outboxes
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.naming.InvalidNameException;
-import javax.naming.ldap.LdapName;   // reads "CN=alice" from a certificate's subject
-import javax.net.ssl.*;              // TLS
+import javax.naming.ldap.LdapName;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 
 /// Lesson 17 · TLS chat — the chat over TLS; with mutual TLS, the client's certificate is its name.
 ///
@@ -118,9 +139,7 @@ class TlsChat {
     /// A running chat: the port, who is in, and `close()` to stop it and every connection.
     record Server(ServerSocket listener, Map<String, Member> members, Set<Socket> connections, Thread acceptor)
             implements AutoCloseable {
-        int port() {
-            return listener.getLocalPort();
-        }
+        int port() { return listener.getLocalPort(); }
 
         @Override
         public void close() throws IOException {
@@ -290,9 +309,6 @@ class TlsChat {
     static final String USAGE = """
             Usage: ./jbang lessons/17_TlsChat.java [--port N] [--require-client-cert] [--help]
 
-            A chat over TLS 1.3. On first run it makes a certificate authority in lessons/.local/tls-chat/,
-            certificates for the server and for %s. A certificate names its client; guests use /nick.
-
               --port N                the TCP port to listen on (default %d; 0 picks any free port)
               --require-client-cert   mutual TLS: refuse clients without a certificate
               --help                  print this help and exit
@@ -300,7 +316,7 @@ class TlsChat {
             In the chat: /nick NAME, /who, /quit; anything else goes to everyone. Join it with
               openssl s_client -connect localhost:1234 -CAfile lessons/.local/tls-chat/ca.crt -quiet
             and, to be alice, -cert alice.pem -key alice.pem (chapter 17 makes them).
-            """.formatted(USERS, DEFAULT_PORT);
+            """.formatted(DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {
         var commandLine = new CommandLine(USAGE, args);
