@@ -146,7 +146,7 @@ class BinaryProtocol {
                 // Send FIN, then drain what comes for 2 s at most: unread bytes would make close() send RST.
                 client.shutdownOutput();
                 client.setSoTimeout(2_000);
-                in.skip(1 << 20);
+                client.getInputStream().skip(1 << 20);
             }
         } catch (IOException e) {
             log("connection ended: %s", e.getMessage());
