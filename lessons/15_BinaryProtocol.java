@@ -24,7 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /// Lesson 15 · Binary protocol — a length prefix says where each message ends; check it before you trust it.
 ///
-/// Run it: `./jbang lessons/15_BinaryProtocol.java [--port 1234]`; talk to it: the `printf | nc -N` its usage shows.
+/// Run it: `./jbang lessons/15_BinaryProtocol.java [--port 1234]`; talk to it: `--help` prints a `printf | nc -N` line.
 /// Chapter: docs/chapters/15-binary-protocol.adoc · Test: lessons/test/BinaryProtocolTest.java ·
 /// Lab: labs/04-framing-codec
 /// Not here: non-blocking reads into a buffer (lesson 08, exercise 1); frame deadlines (an exercise); TLS (lesson 16).
