@@ -3,65 +3,48 @@
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
-import java.io.BufferedReader;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ProtocolException;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /// Lesson 15 · Binary protocol — a length prefix says where each message ends; check it before you trust it.
 ///
-/// Run it: `./jbang lessons/15_BinaryProtocol.java [--port 1234]`; talk to it:
-/// `./jbang lessons/15_BinaryProtocol.java --client --port 1234` (each line you type goes as one frame).
+/// Run it: `./jbang lessons/15_BinaryProtocol.java [--port 1234]`; talk to it: `--help` prints a `printf | nc -N` line.
 /// Chapter: docs/chapters/15-binary-protocol.adoc · Test: lessons/test/BinaryProtocolTest.java ·
 /// Lab: labs/04-framing-codec
-/// Not here: frames on a non-blocking socket, cut from an accumulating buffer (lesson 08 and the
-/// chapter's exercises); a deadline for a frame that trickles in (an exercise); encryption (lesson 16).
+/// Not here: non-blocking reads into a buffer (lesson 08, exercise 1); frame deadlines (an exercise); TLS (lesson 16).
 class BinaryProtocol {
     static final int DEFAULT_PORT = 1234;
-    /// Finished connections the kernel may hold before accept() takes them, as in lesson 05: the
-    /// JDK's default of 50 makes a crowd wait in SYN retries. Linux caps it at net.core.somaxconn.
+    /// Connections the kernel may hold before accept() takes them: 1024, as lesson 05 explains, not the JDK's 50.
     static final int BACKLOG = 1024;
-    /// The largest frame body accepted (type + id + payload), in bytes.
-    static final int MAX_FRAME = 64 * 1024;
-    /// Type and id: the part of the body before the payload.
-    static final int HEADER = 1 + 4;
+    /// The largest frame body accepted (type + id + payload), in bytes; the header is type and id.
+    static final int MAX_FRAME = 64 * 1024, HEADER = 1 + 4;
     static final int TEXT = 1, ERROR = 2;
 
     // tag::frame[]
     /// One message. On the wire: a 4-byte length (of everything after it), then the body:
     /// 1 byte type, 4 bytes id, the payload. Python: `struct.pack(">IBI", 5 + len(p), type, id) + p`.
     record Frame(int type, int id, byte[] payload) {
-        static Frame text(int id, String text) {
-            return new Frame(TEXT, id, text.getBytes(StandardCharsets.UTF_8));
-        }
-
-        String text() {
-            return new String(payload, StandardCharsets.UTF_8);
-        }
-
         @Override
         public String toString() {
-            return "#%s %s \"%s\"".formatted(Integer.toUnsignedString(id),
-                    switch (type) { case TEXT -> "TEXT"; case ERROR -> "ERROR"; default -> "type " + type; }, text());
+            String kind = switch (type) { case TEXT -> "TEXT"; case ERROR -> "ERROR"; default -> "type " + type; };
+            String text = new String(payload, StandardCharsets.UTF_8);
+            return "#%s %s \"%s\"".formatted(Integer.toUnsignedString(id), kind, text);
         }
     }
     // end::frame[]
@@ -74,24 +57,7 @@ class BinaryProtocol {
         out.writeInt(frame.id());
         out.write(frame.payload());
     }
-
-    /// The same bytes with a ByteBuffer, big-endian unless told otherwise: what NIO channels write.
-    static ByteBuffer encode(Frame frame) {
-        return ByteBuffer.allocate(4 + HEADER + frame.payload().length)
-                .putInt(HEADER + frame.payload().length)
-                .put((byte) frame.type())
-                .putInt(frame.id())
-                .put(frame.payload())
-                .flip();
-    }
     // end::write[]
-
-    // tag::byteorder[]
-    /// What a reader that assumes little-endian makes of a big-endian length prefix.
-    static long lengthReadLittleEndian(byte[] prefix) {
-        return Integer.toUnsignedLong(ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN).getInt());
-    }
-    // end::byteorder[]
 
     // tag::read[]
     /// Reads one frame, or returns null when the peer closed cleanly between frames.
@@ -103,9 +69,9 @@ class BinaryProtocol {
                 .formatted(got, 4 - got));
         long length = Integer.toUnsignedLong(ByteBuffer.wrap(prefix).getInt());
         // Check the length BEFORE allocating: it came from the network and can say anything.
-        if (length > MAX_FRAME) throw new BadFrameException("frame of %d bytes refused: the limit is %d"
+        if (length > MAX_FRAME) throw new ProtocolException("frame of %d bytes refused: the limit is %d"
                 .formatted(length, MAX_FRAME));
-        if (length < HEADER) throw new BadFrameException("frame of %d bytes refused: shorter than its %d-byte header"
+        if (length < HEADER) throw new ProtocolException("frame of %d bytes refused: shorter than its %d-byte header"
                 .formatted(length, HEADER));
         byte[] body = new byte[(int) length];
         got = readFully(in, body);
@@ -129,18 +95,9 @@ class BinaryProtocol {
     }
     // end::read[]
 
-    /// A length prefix the server will not act on: over the limit, or too short to hold a header.
-    static final class BadFrameException extends IOException {
-        BadFrameException(String message) {
-            super(message);
-        }
-    }
-
     /// A running server: the port it got, and `close()` to stop it and every connection it holds.
     record Server(ServerSocket listener, Set<Socket> connections, Thread acceptor) implements AutoCloseable {
-        int port() {
-            return listener.getLocalPort();
-        }
+        int port() { return listener.getLocalPort(); }
 
         @Override
         public void close() throws IOException {
@@ -181,12 +138,15 @@ class BinaryProtocol {
                     out.flush();
                 }
                 log("end of stream between frames: the client is done");
-            } catch (BadFrameException | EOFException e) {
+            } catch (ProtocolException | EOFException e) {
                 // Tell the client why, then close: after a bad frame there is no telling where the next starts.
                 log("refused: %s", e.getMessage());
                 write(out, new Frame(ERROR, 0, e.getMessage().getBytes(StandardCharsets.UTF_8)));
                 out.flush();
-                lingeringClose(client);
+                // Send FIN, then drain what comes for 2 s at most: unread bytes would make close() send RST.
+                client.shutdownOutput();
+                client.setSoTimeout(2_000);
+                client.getInputStream().skip(1 << 20);
             }
         } catch (IOException e) {
             log("connection ended: %s", e.getMessage());
@@ -196,92 +156,27 @@ class BinaryProtocol {
     }
     // end::serve[]
 
-    /// Sends FIN and reads what the client still sends for a while, so that closing does not turn
-    /// unread bytes into a reset (RST) that could destroy the error frame before the client reads it.
-    static void lingeringClose(Socket client) throws IOException {
-        client.shutdownOutput();
-        client.setSoTimeout(2_000);
-        try {
-            client.getInputStream().skip(1 << 20);
-        } catch (SocketTimeoutException e) {
-            // The client went quiet without closing: we waited long enough.
-        }
-    }
-
-    // tag::client[]
-    /// Sends each line typed as a TEXT frame, shows its bytes, and prints the frame that comes back.
-    static void client(String host, int port) throws IOException {
-        try (var socket = new Socket(host, port)) {
-            log("connected %s -> %s", socket.getLocalSocketAddress(), socket.getRemoteSocketAddress());
-            InputStream in = new BufferedInputStream(socket.getInputStream());
-            OutputStream out = socket.getOutputStream();
-            var keyboard = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            int id = 0;
-            for (String line; (line = keyboard.readLine()) != null; ) {
-                ByteBuffer bytes = encode(Frame.text(++id, line));
-                trace("sending %d bytes: %s", bytes.remaining(), HexFormat.ofDelimiter(" ").formatHex(bytes.array()));
-                out.write(bytes.array());
-                Frame reply = read(in);
-                if (reply == null) break;
-                trace("got frame %s", reply);
-            }
-            socket.shutdownOutput();
-            for (Frame frame; (frame = read(in)) != null; ) log("got frame %s", frame);
-            log("server closed the connection");
-        }
-    }
-    // end::client[]
-
-    static void showByteOrder() {
-        byte[] prefix = Arrays.copyOf(encode(Frame.text(1, "hello")).array(), 4);
-        System.out.printf("""
-                The frame for "hello" starts with its length, %d, big-endian: %s
-                Read as big-endian (DataInputStream, ByteBuffer, Python ">I"): %d
-                Read as little-endian (ByteOrder.LITTLE_ENDIAN, Python "<I", a C cast on x86): %d
-                """, HEADER + 5, HexFormat.ofDelimiter(" ").formatHex(prefix),
-                ByteBuffer.wrap(prefix).getInt(), lengthReadLittleEndian(prefix));
-    }
-
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
-            Usage: ./jbang lessons/15_BinaryProtocol.java [--port N] [--client [--host H]] [--byte-order] [--help]
+            Usage: ./jbang lessons/15_BinaryProtocol.java [--port N] [--help]
 
-            Length-prefixed binary frames: [length u32][type u8][id u32][payload], big-endian.
-            The server echoes every frame; a frame over %d bytes, or one cut short, is an error.
+              --port N   the TCP port to listen on (default %d; 0 picks any free port)
+              --help     print this help and exit
 
-              --port N      the port to listen on, or with --client to connect to (default %d; 0: any)
-              --client      read lines from the keyboard and send each as a TEXT frame
-              --host H      with --client: the server's host (default localhost)
-              --byte-order  show what a little-endian reader makes of a big-endian length
-              --help        print this help and exit
-            """.formatted(MAX_FRAME, DEFAULT_PORT);
+            Then, in another terminal (one TEXT frame, id 1, "hello"; the echo comes back as hex):
+              printf '\\x00\\x00\\x00\\x0a\\x01\\x00\\x00\\x00\\x01hello' | nc -N localhost 1234 | hexdump -C
+            """.formatted(DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {
         var commandLine = new CommandLine(USAGE, args);
         int port = commandLine.port(DEFAULT_PORT);
-        boolean client = commandLine.flag("--client");
-        String host = commandLine.text("--host", "localhost");
-        boolean byteOrder = commandLine.flag("--byte-order");
         commandLine.done();
-        if (byteOrder) {
-            showByteOrder();
-        } else if (client) {
-            try {
-                client(host, port);
-            } catch (IOException e) {
-                System.err.println("Cannot talk to " + host + ":" + port + ": " + e.getMessage());
-                System.exit(1);
-            }
-        } else {
-            try (Server server = start(port)) {
-                log("listening on %s:%d (frames up to %d bytes); try: ./jbang lessons/15_BinaryProtocol.java "
-                        + "--client --port %d", server.listener().getInetAddress().getHostAddress(), server.port(),
-                        MAX_FRAME, server.port());
-                server.acceptor().join();
-            } catch (BindException e) {
-                CommandLine.exitPortInUse(port, e);
-            }
+        try (Server server = start(port)) {
+            log("listening on %s (frames up to %d bytes)", server.listener().getLocalSocketAddress(), MAX_FRAME);
+            server.acceptor().join();
+        } catch (BindException e) {
+            CommandLine.exitPortInUse(port, e);
         }
     }
 
