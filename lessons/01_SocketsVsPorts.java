@@ -2,16 +2,12 @@
 //JAVA 25+
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
-import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalTime;
@@ -20,16 +16,16 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /// Lesson 01 · Sockets vs ports — a port is a number, a socket is an endpoint, a connection is a 4-tuple.
 ///
 /// Run it: `./jbang lessons/01_SocketsVsPorts.java [--port 1234]`; then `nc localhost 1234` and `ss -tan`.
 /// Chapter: docs/chapters/01-sockets-vs-ports.adoc · Test: lessons/test/SocketsVsPortsTest.java
 /// Not here: sending and receiving data (lessons 02 and 04), the steps of a server's life and its
-/// accept queue (lesson 03).
+/// accept queue (lesson 03), names and interfaces (the chapter shows them in jshell).
 class SocketsVsPorts {
     static final int DEFAULT_PORT = 1234;
+    static final int BACKLOG = 50;              // the JDK's default accept queue; lesson 03 fills one
     static final Path EPHEMERAL_RANGE = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
 
     // tag::tuple[]
@@ -54,31 +50,23 @@ class SocketsVsPorts {
     }
     // end::tuple[]
 
-    /// The listening socket, the connections of the tour, and the visitors accepted after it
-    /// (`nc`, say); `close()` closes them all.
-    record Server(ServerSocket listener, List<Connection> connections, Set<Socket> visitors) implements AutoCloseable {
+    record Server(ServerSocket listener, Set<Socket> open) implements AutoCloseable {
         int port() { return listener.getLocalPort(); }
 
         @Override
         public void close() throws IOException {
             listener.close();
-            for (Connection c : connections) {
-                c.client().close();
-                c.accepted().close();
-            }
-            for (Socket visitor : visitors) visitor.close();
+            for (Socket socket : open) socket.close();
         }
     }
 
     // tag::connect[]
     static Server listen(int port) throws IOException {
         // Bind to loopback. Port 0 asks the kernel to choose a free port.
-        var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        return new Server(listener, new CopyOnWriteArrayList<>(), ConcurrentHashMap.newKeySet());
+        var listener = new ServerSocket(port, BACKLOG, InetAddress.getLoopbackAddress());
+        return new Server(listener, ConcurrentHashMap.newKeySet());
     }
 
-    /// Connects `count` clients to the server one after the other and accepts each one.
     static List<Connection> connectClients(Server server, int count) throws IOException {
         List<Connection> made = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -86,9 +74,9 @@ class SocketsVsPorts {
             var client = new Socket(InetAddress.getLoopbackAddress(), server.port());
             // accept() returns a NEW socket for this connection; the listening socket stays as it was.
             Socket accepted = server.listener().accept();
+            server.open().addAll(List.of(client, accepted));
             made.add(new Connection(client, accepted));
         }
-        server.connections().addAll(made);
         return made;
     }
     // end::connect[]
@@ -96,28 +84,15 @@ class SocketsVsPorts {
     // tag::ranges[]
     record PortRange(int first, int last) {
         boolean contains(int port) { return first <= port && port <= last; }
-
-        @Override
-        public String toString() { return first + "-" + last; }
     }
 
     /// IANA's three classes of port numbers (RFC 6335).
     enum PortClass {
-        WELL_KNOWN(0, 1023), REGISTERED(1024, 49151), DYNAMIC(49152, 65535);
-
-        final PortRange range;
-
-        PortClass(int first, int last) { range = new PortRange(first, last); }
-
+        WELL_KNOWN, REGISTERED, DYNAMIC;
         static PortClass of(int port) {
-            for (PortClass c : values()) if (c.range.contains(port)) return c;
-            throw new IllegalArgumentException("not a port number: " + port);
+            if (port < 0 || port > 65_535) throw new IllegalArgumentException("not a port number: " + port);
+            return port <= 1023 ? WELL_KNOWN : port <= 49_151 ? REGISTERED : DYNAMIC;
         }
-    }
-
-    /// The range the kernel picks client ports from, or empty where it cannot be read (not Linux).
-    static Optional<PortRange> ephemeralRange() {
-        return readPortRange(EPHEMERAL_RANGE);
     }
 
     static Optional<PortRange> readPortRange(Path file) {
@@ -132,38 +107,17 @@ class SocketsVsPorts {
     }
     // end::ranges[]
 
-    // tag::names[]
-    /// Every address a name resolves to, as the system's resolver (/etc/hosts, DNS) answers.
-    static List<InetAddress> resolve(String name) throws UnknownHostException {
-        return List.of(InetAddress.getAllByName(name));
-    }
-
-    record Interface(String name, int mtu, boolean up, boolean loopback, List<InetAddress> addresses) {}
-
-    static List<Interface> interfaces() throws SocketException {
-        List<Interface> found = new ArrayList<>();
-        for (NetworkInterface nic : NetworkInterface.networkInterfaces().toList()) {
-            found.add(new Interface(nic.getName(), nic.getMTU(), nic.isUp(), nic.isLoopback(),
-                    nic.inetAddresses().toList()));
-        }
-        return found;
-    }
-    // end::names[]
-
     static void tour(Server server) throws IOException {
-        try (var other = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        try (var other = new ServerSocket(0, BACKLOG, InetAddress.getLoopbackAddress())) {
             log("another socket bound to port 0: the kernel chose port %d", other.getLocalPort());
         }
-        log("the listening socket: local %s:%d, no remote: it only hands out connections",
-                server.listener().getInetAddress().getHostAddress(), server.port());
         List<Connection> connections = connectClients(server, 3);
         for (int i = 0; i < connections.size(); i++) {
-            Connection c = connections.get(i);
-            log("connection %d, client's socket: %s", i + 1, c.clientView());
-            log("connection %d, server's socket: %s", i + 1, c.serverView());
+            log("connection %d, client's socket: %s", i + 1, connections.get(i).clientView());
+            log("connection %d, server's socket: %s", i + 1, connections.get(i).serverView());
         }
-        Optional<PortRange> ephemeral = ephemeralRange();
-        log(ephemeral.map(r -> "ephemeral range (" + EPHEMERAL_RANGE + "): " + r)
+        Optional<PortRange> ephemeral = readPortRange(EPHEMERAL_RANGE);
+        log(ephemeral.map(r -> "ephemeral range (%s): %d-%d".formatted(EPHEMERAL_RANGE, r.first(), r.last()))
                 .orElse("ephemeral range: " + EPHEMERAL_RANGE + " cannot be read here (not Linux?)"));
         log("server port %d: IANA class %s", server.port(), PortClass.of(server.port()));
         for (Connection c : connections) {
@@ -172,51 +126,21 @@ class SocketsVsPorts {
                     .map(r -> r.contains(port) ? ", inside the ephemeral range" : ", OUTSIDE the ephemeral range")
                     .orElse(""));
         }
-        for (String name : List.of("localhost", ownName())) {
-            try {
-                log("%s resolves to %s", name, resolve(name).stream().map(InetAddress::getHostAddress).toList());
-            } catch (UnknownHostException e) {
-                log("%s does not resolve: %s", name, e.getMessage());
-            }
-        }
-        for (Interface nic : interfaces()) {
-            log("interface %s: mtu %d, %s%s, addresses %s", nic.name(), nic.mtu(), nic.up() ? "up" : "down",
-                    nic.loopback() ? ", loopback" : "", nic.addresses().stream().map(InetAddress::getHostAddress).toList());
-        }
     }
 
-    static String ownName() {
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (UnknownHostException e) {
-            return "localhost";
-        }
-    }
-
-    /// After the tour: accept whoever connects, print their 4-tuple, hold the connection until they close.
+    /// After the tour: accept whoever connects, one at a time (the next waits in the accept queue; lesson 03).
     static void keepAccepting(Server server) {
         while (!server.listener().isClosed()) {
-            try {
-                Socket accepted = server.listener().accept();
-                server.visitors().add(accepted);
+            try (Socket accepted = server.listener().accept()) {
+                server.open().add(accepted);
                 log("accepted a new connection: %s (client port %d: %s)", FourTuple.of(accepted),
                         accepted.getPort(), PortClass.of(accepted.getPort()));
-                Thread.ofVirtual().name("client " + accepted.getPort()).start(() -> {
-                    holdUntilClosed(accepted);
-                    server.visitors().remove(accepted);
-                });
+                long bytes = accepted.getInputStream().transferTo(OutputStream.nullOutputStream());  // read, drop
+                log("client port %d closed its side after %d bytes; closing ours", accepted.getPort(), bytes);
+                server.open().remove(accepted);
             } catch (IOException e) {
-                if (!server.listener().isClosed()) log("accept failed: %s", e.getMessage());
+                if (!server.listener().isClosed()) log("connection ended: %s", e.getMessage());
             }
-        }
-    }
-
-    static void holdUntilClosed(Socket accepted) {
-        try (accepted; InputStream in = accepted.getInputStream()) {
-            long bytes = in.transferTo(OutputStream.nullOutputStream());     // read and drop until end of stream
-            log("client port %d closed its side after %d bytes; closing ours", accepted.getPort(), bytes);
-        } catch (IOException e) {
-            log("connection from port %d ended: %s", accepted.getPort(), e.getMessage());
         }
     }
 
@@ -230,10 +154,6 @@ class SocketsVsPorts {
     static final String USAGE = """
             Usage: ./jbang lessons/01_SocketsVsPorts.java [--port N] [--help]
 
-            One listening socket, three clients: prints each connection's 4-tuple as seen
-            from both ends, the ephemeral port range, name resolution and the interfaces.
-            Then it goes on listening, so that you can connect and look with ss.
-
               --port N   the TCP port to listen on (default %d; 0 picks any free port)
               --help     print this help and exit
 
@@ -245,8 +165,8 @@ class SocketsVsPorts {
         int port = commandLine.port(DEFAULT_PORT);
         commandLine.done();
         try (Server server = listen(port)) {
-            log("asked for port %d; listening on %s:%d", port,
-                    server.listener().getInetAddress().getHostAddress(), server.port());
+            log("asked for port %d; listening on %s:%d, no remote: a listening socket only hands out connections",
+                    port, server.listener().getInetAddress().getHostAddress(), server.port());
             tour(server);
             log("still listening, with 3 connections open: try  ss -tan '( sport = :%d or dport = :%d )'",
                     server.port(), server.port());

@@ -16,7 +16,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -39,28 +38,23 @@ import java.util.concurrent.TimeUnit;
 
 /// Lesson 20 · Netty echo — the same line echo server, written the way production code is.
 ///
-/// Run it: `./jbang lessons/20_NettyEcho.java [--port 1234] [--threads N] [--transport epoll|nio]`;
-/// talk to it: `nc -N localhost 1234`.
+/// Run it: `./jbang lessons/20_NettyEcho.java [--port 1234] [--threads N]`; talk to it: `nc -N localhost 1234`.
 /// Chapter: docs/chapters/20-netty-echo.adoc · Test: lessons/test/NettyEchoTest.java
 /// Not here: the Selector loop Netty is built on, written by hand (lesson 08); stopping reads while a
 /// client does not read its echoes (lesson 07); how fast it is beside the others (lesson 19).
 class NettyEcho {
     static final int DEFAULT_PORT = 1234;
-    /// The longest line the server accepts, in bytes, not counting the newline.
-    static final int MAX_LINE = 8192;
+    static final int MAX_LINE = 8192;           // the longest line accepted, in bytes, not counting the newline
     static final int DEFAULT_IDLE_SECONDS = 300;
-    /// How many finished connections the kernel may hold for us before the event loop accepts them.
-    /// As in lesson 05: a crowd of a thousand clients connecting at once is not kept waiting in SYN
-    /// retries. (Netty's own default is net.core.somaxconn; Linux caps any backlog at that.)
+    /// How many finished connections the kernel may hold for us before the event loop accepts them: as in
+    /// lesson 05, so that a crowd connecting at once waits in no SYN retries. (Netty's default: somaxconn.)
     static final int BACKLOG = 1024;
 
     record Options(int port, int threads, String transport, int idleSeconds) {}
 
     /// A running server: its port, the transport it uses, and `close()` to stop its event loops.
     record Server(Channel listener, EventLoopGroup group, String transport) implements AutoCloseable {
-        int port() {
-            return ((InetSocketAddress) listener.localAddress()).getPort();
-        }
+        int port() { return ((InetSocketAddress) listener.localAddress()).getPort(); }
 
         @Override
         public void close() {
@@ -71,30 +65,21 @@ class NettyEcho {
 
     // tag::bootstrap[]
     static Server start(Options options) throws InterruptedException, BindException {
-        boolean epoll = switch (options.transport()) {
-            case "epoll" -> Epoll.isAvailable();
-            case "nio" -> false;
-            default -> throw new IllegalArgumentException("unknown transport: " + options.transport());
-        };
+        boolean epoll = options.transport().equals("epoll") && Epoll.isAvailable();
         // One group of event loops: each loop is a thread with its own selector (epoll or NIO).
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(options.threads(), new DefaultThreadFactory("event-loop"), io);
-        Class<? extends ServerChannel> channelType =
-                epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-
+        var group = new MultiThreadIoEventLoopGroup(options.threads(), new DefaultThreadFactory("event-loop"), io);
         var bootstrap = new ServerBootstrap()
                 .group(group)
-                .channel(channelType)
+                .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, BACKLOG)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         // Each connection gets its own pipeline: bytes flow through these in order.
-                        channel.pipeline().addLast(
-                                new IdleStateHandler(options.idleSeconds(), 0, 0),
-                                new LineBasedFrameDecoder(MAX_LINE, false, true),
-                                new EchoHandler());
+                        channel.pipeline().addLast(new IdleStateHandler(options.idleSeconds(), 0, 0),
+                                new LineBasedFrameDecoder(MAX_LINE, false, true), new EchoHandler());
                     }
                 });
         try {
@@ -104,9 +89,7 @@ class NettyEcho {
         } catch (Exception e) {                     // sync() rethrows whatever bind(2) failed with
             group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             // The epoll transport reports EADDRINUSE as an IOException of its own: name it plainly.
-            if (String.valueOf(e.getMessage()).contains("Address already in use")) {
-                throw new BindException(e.getMessage());
-            }
+            if (e.getMessage() instanceof String m && m.contains("Address already in use")) throw new BindException(m);
             throw e;
         }
     }
@@ -156,8 +139,7 @@ class NettyEcho {
             log("%s closed", ctx.channel().remoteAddress());
         }
 
-        /// Sends a last line, then closes. (Lesson 05 reads what the client still sends before it
-        /// closes, so that no reset destroys the line; a real server would do that here too.)
+        /// Sends a last line and closes; a real server would first drain the input lest a reset lose it (lesson 05).
         static void refuse(ChannelHandlerContext ctx, String message) {
             ByteBuf reply = Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8);
             ctx.writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
@@ -168,21 +150,15 @@ class NettyEcho {
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
-            Usage: ./jbang lessons/20_NettyEcho.java [--port N] [--threads N] [--transport epoll|nio]
-                                                     [--idle SECONDS] [--help]
-
-            A line echo server on Netty: line framing with a maximum length, an idle timeout,
-            and event loops that each serve many connections on one thread.
+            Usage: ./jbang lessons/20_NettyEcho.java [--port N] [--threads N] [--transport T] [--idle S] [--help]
 
               --port N         the TCP port to listen on (default %d; 0 picks any free port)
               --threads N      event-loop threads (default 0: Netty's choice, twice the CPUs)
-              --transport T    epoll (Linux, native) or nio (the JDK's Selector); default: epoll
-                               where it is available, else nio
-              --idle SECONDS   close a connection that sends nothing for this long (default %d)
+              --transport T    epoll (the default: Linux's own, or nio where it is missing) or nio (the JDK's Selector)
+              --idle S         close a connection that sends nothing for S seconds (default %d)
               --help           print this help and exit
 
             Then, in another terminal:  nc -N localhost 1234
-            (-N: when you press Ctrl-D, nc shuts down its sending side, and the server sees end of stream)
             """.formatted(DEFAULT_PORT, DEFAULT_IDLE_SECONDS);
 
     public static void main(String[] args) throws Exception {
@@ -191,15 +167,13 @@ class NettyEcho {
         int threads = commandLine.number("--threads", 0, 0, 1024);
         int idle = commandLine.number("--idle", DEFAULT_IDLE_SECONDS, 1, 86_400);
         String transport = commandLine.text("--transport", "epoll");
-        if (!List.of("epoll", "nio").contains(transport)) {
-            throw commandLine.fail("--transport is epoll or nio, not '" + transport + "'");
-        }
+        if (!transport.matches("epoll|nio")) throw commandLine.fail("--transport is epoll or nio, not " + transport);
         commandLine.done();
         try {
             Server server = start(new Options(port, threads, transport, idle));
             log("listening on %s:%d (Netty, %s transport); try: nc -N localhost %d",
-                    InetAddress.getLoopbackAddress().getHostAddress(), server.port(), server.transport(), server.port());
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+                    InetAddress.getLoopbackAddress().getHostAddress(), server.port(), server.transport(),
+                    server.port());
             server.listener().closeFuture().sync();
         } catch (BindException e) {
             CommandLine.exitPortInUse(port, e);
