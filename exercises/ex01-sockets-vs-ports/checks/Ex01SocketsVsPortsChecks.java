@@ -28,7 +28,8 @@ public final class Ex01SocketsVsPortsChecks implements Lab {
     public List<Check> checks() {
         return List.of(
                 Check.core("predicts connect to a closed port", 10,
-                        "with nothing listening, the kernel answers the SYN with a RST at once: read lesson 01's `refused` step",
+                        "with nothing listening, the kernel answers the SYN with a RST at once: lesson 02 shows it"
+                                + " (\"connect() where nothing listens\")",
                         Ex01SocketsVsPortsChecks::closedPort),
                 Check.core("predicts how many sockets share a server's port", 10,
                         "accept() returns a new socket for each client, on the listening socket's port: count them all",
