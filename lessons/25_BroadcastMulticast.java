@@ -163,20 +163,20 @@ class BroadcastMulticast {
         NetworkInterface nif = NetworkInterface.getByName(commandLine.text("--interface", "lo"));
         int port = commandLine.port(DEFAULT_PORT);
         commandLine.done();
-        if (name == null && join == null && sendTo == null && !discover) {
-            throw commandLine.fail("nothing to do: give --answer, --join, --discover or --send");
-        }
+        if (name == null && join == null && sendTo == null && !discover) throw commandLine.fail("nothing to do");
         if (nif == null) throw commandLine.fail("no such interface (ip -brief link lists them)");
         InetAddress broadcast = broadcastAddress(nif);
         if (discover && broadcast == null) throw commandLine.fail(nif.getName() + " has no IPv4 broadcast address");
         try (Listener answerer = name == null ? null : answer(name, port);
-             Listener member = join == null ? null : join(InetAddress.getByName(join), port, nif, "member")) {
+             Listener member = join == null ? null : join(InetAddress.ofLiteral(join), port, nif, "member")) {
             log("ready on %s %s", nif.getName(), nif.inetAddresses().filter(a -> a instanceof Inet4Address).toList());
             if (discover) discover(broadcast, port, true);
-            if (sendTo != null) sendThree(InetAddress.getByName(sendTo), port, nif);
+            if (sendTo != null) sendThree(InetAddress.ofLiteral(sendTo), port, nif);
             if (answerer != null || member != null) Thread.currentThread().join();   // until Ctrl-C
         } catch (BindException e) {
             CommandLine.exitPortInUse(port, e);
+        } catch (IllegalArgumentException e) {                      // from ofLiteral or join: not a group
+            throw commandLine.fail(e.getMessage() + " (a group is an address from 224.0.0.0 to 239.255.255.255)");
         }
     }
 
