@@ -3,109 +3,109 @@
 
 import java.io.IOException;
 import java.net.BindException;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.InterfaceAddress;
 import java.net.NetworkInterface;
-import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
-import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
-/// Lesson 25 · Broadcast and multicast — one datagram, many receivers: broadcast reaches every host
-/// on the link, multicast only the hosts that joined the group; TTL says how far a datagram may go,
-/// loopback whether the sender's own host gets a copy.
+/// Lesson 25 · Broadcast and multicast — one datagram, many receivers: every host on the link, or a group's members.
 ///
-/// Run it: `./jbang lessons/25_BroadcastMulticast.java` (all on loopback); on three hosts:
-/// `sudo ./jbang lessons/tools/Net.java --topology lan up`, then on b and on c
-/// `... Net.java on b ./jbang lessons/25_BroadcastMulticast.java --answer b --join 239.1.2.3` and on a
-/// `... Net.java on a ./jbang lessons/25_BroadcastMulticast.java --discover --join 239.1.2.3 --send 239.1.2.3`.
+/// Run it: `./jbang lessons/25_BroadcastMulticast.java --answer one --join 239.1.2.3`, then in another terminal
+/// `./jbang lessons/25_BroadcastMulticast.java --discover --send 239.1.2.3`; on three hosts, see the chapter.
 /// Chapter: docs/chapters/25-broadcast-multicast.adoc · Test: lessons/test/BroadcastMulticastTest.java
 /// Not here: datagrams one to one (lesson 12); routing multicast between links (a multicast router,
 /// not a socket's job); IPv6, which has no broadcast and joins groups the same way (ff02::/16 and up).
 class BroadcastMulticast {
     static final int DEFAULT_PORT = 5000;
     static final String QUESTION = "WHO IS THERE?";
-    /// How long the discovering client listens for answers: every host that heard the question
-    /// answers at once, so a second is long on one link; two leave room for a host that is busy.
+    /// How long discover() listens for answers: every host that heard the question answers at once, so
+    /// a second is long on one link; two leave room for a host that is busy.
     static final Duration ANSWERS_WINDOW = Duration.ofSeconds(2);
 
+    /// A socket on the port and the thread that receives on it: every datagram narrated and kept.
+    record Listener(String name, DatagramChannel channel, BlockingQueue<String> received) implements AutoCloseable {
+        int port() throws IOException { return ((InetSocketAddress) channel.getLocalAddress()).getPort(); }
+
+        @Override
+        public void close() throws IOException { channel.close(); }
+    }
+
     // tag::discover[]
-    /// Answers the broadcast question with this host's name, from a socket bound to the wildcard
-    /// address: a socket bound to one unicast address would not receive datagrams sent to the
-    /// broadcast address. SO_REUSEADDR lets several answerers share the port on one host.
-    static Listener answer(String name, int port) throws IOException {
+    /// Receives on `port`, bound to the wildcard address: a socket bound to one unicast address would
+    /// not receive datagrams sent to the broadcast address. SO_REUSEADDR lets several share the port.
+    /// With an `answer`, it answers the broadcast question; every other datagram it narrates and keeps.
+    static Listener listen(String name, int port, String answer) throws IOException {
         DatagramChannel channel = DatagramChannel.open(StandardProtocolFamily.INET)
                 .setOption(StandardSocketOptions.SO_REUSEADDR, true)
                 .bind(new InetSocketAddress(port));
-        return Listener.start("answer " + name, channel, (text, from) -> {
-            if (!text.equals(QUESTION)) return;
-            log("heard \"%s\" from %s; answering", text, from);
-            channel.send(utf8("HERE " + name), from);               // the answer goes back one to one
+        var listener = new Listener(name, channel, new LinkedBlockingQueue<>());
+        Thread.ofPlatform().daemon().name(name).start(() -> {
+            try {
+                while (true) {
+                    ByteBuffer buffer = ByteBuffer.allocate(1_500);
+                    var from = (InetSocketAddress) channel.receive(buffer);
+                    String text = new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+                    if (!text.equals(QUESTION)) {
+                        log("received \"%s\" from %s:%d", text, from.getAddress().getHostAddress(), from.getPort());
+                        listener.received().add(text);
+                    } else if (answer != null) {
+                        log("heard \"%s\" from %s; answering", text, from);
+                        channel.send(utf8(answer), from);                // the answer goes back one to one
+                    }
+                }
+            } catch (IOException e) {
+                if (channel.isOpen()) log("%s: %s", name, e.getMessage());   // else close() ended the loop
+            }
         });
+        return listener;
+    }
+
+    static Listener answer(String name, int port) throws IOException {
+        return listen("answer " + name, port, "HERE " + name);
     }
 
     /// Asks everyone on the link: one datagram to the subnet's broadcast address, then every answer
-    /// that comes within the window. Without SO_BROADCAST the kernel refuses to send it (EACCES);
-    /// Java's DatagramSocket turns it on by default, a DatagramChannel (like C's socket) does not.
-    static List<String> discover(InetAddress broadcast, int port, boolean broadcastOption) throws IOException {
-        try (var socket = new DatagramSocket()) {
-            socket.setBroadcast(broadcastOption);
-            byte[] question = QUESTION.getBytes(StandardCharsets.UTF_8);
-            socket.send(new DatagramPacket(question, question.length, broadcast, port));
+    /// that comes within the window. Without SO_BROADCAST the kernel refuses to send it (EACCES):
+    /// a DatagramChannel, like C's socket, starts with it off (Java's DatagramSocket turns it on).
+    static List<String> discover(InetAddress broadcast, int port, boolean broadcastOption)
+            throws IOException, InterruptedException {
+        try (Listener asker = listen("discover", 0, null)) {
+            asker.channel().setOption(StandardSocketOptions.SO_BROADCAST, broadcastOption);
+            asker.channel().send(utf8(QUESTION), new InetSocketAddress(broadcast, port));
             log("asked \"%s\" at %s:%d", QUESTION, broadcast.getHostAddress(), port);
-            List<String> answers = new ArrayList<>();
-            long deadline = System.nanoTime() + ANSWERS_WINDOW.toNanos();
-            for (long left; (left = (deadline - System.nanoTime()) / 1_000_000) > 0; ) {
-                var packet = new DatagramPacket(new byte[512], 512);
-                socket.setSoTimeout((int) left);
-                try {
-                    socket.receive(packet);
-                } catch (SocketTimeoutException e) {
-                    break;                                           // the window is over
-                }
-                String answer = new String(packet.getData(), 0, packet.getLength(), StandardCharsets.UTF_8)
-                        + " (" + address(packet.getSocketAddress()) + ")";
-                log("answer: %s", answer);
-                answers.add(answer);
-            }
-            return answers;
+            Thread.sleep(ANSWERS_WINDOW);            // listen: the asker's thread narrates each answer as it comes
+            return List.copyOf(asker.received());
         }
     }
     // end::discover[]
 
     // tag::join[]
-    /// A member of `group`: a socket bound to the group's port that has joined the group on one
-    /// interface. Joining tells the interface to accept the group's address (and, on a real
-    /// network, sends an IGMP report so that switches and routers forward the group here).
+    /// A member of `group`: a socket on the group's port that has joined the group on one interface.
+    /// Joining tells the interface to accept the group's address (and, on a real network, sends an
+    /// IGMP report so that switches and routers forward the group here).
     static Listener join(InetAddress group, int port, NetworkInterface nif, String name) throws IOException {
-        DatagramChannel channel = DatagramChannel.open(StandardProtocolFamily.INET)
-                .setOption(StandardSocketOptions.SO_REUSEADDR, true)     // several members on one host
-                .bind(new InetSocketAddress(port));
-        channel.join(group, nif);
-        log("%s joined %s on %s, port %d", name, group.getHostAddress(), nif.getName(),
-                ((InetSocketAddress) channel.getLocalAddress()).getPort());
-        return Listener.start(name, channel, (text, from) -> {});
+        Listener member = listen(name, port, null);
+        member.channel().join(group, nif);
+        log("%s joined %s on %s, port %d", name, group.getHostAddress(), nif.getName(), member.port());
+        return member;
     }
 
     /// Sends `text` to the group through interface `nif`. `ttl` is how many routers the datagram
     /// may cross (0: it never leaves this host); `loop` whether members on this host get a copy.
-    static void send(InetAddress group, int port, NetworkInterface nif, int ttl, boolean loop, String text) throws IOException {
+    static void send(InetAddress group, int port, NetworkInterface nif, int ttl, boolean loop, String text)
+            throws IOException {
         try (DatagramChannel channel = DatagramChannel.open(StandardProtocolFamily.INET)) {
             // Without IP_MULTICAST_IF the kernel picks the interface from its routes; a host with no
             // default route has none for 224.0.0.0/4 and fails with "Network is unreachable".
@@ -125,118 +125,33 @@ class BroadcastMulticast {
     }
     // end::join[]
 
-    /// A socket and the virtual thread that receives on it: every datagram narrated and kept.
-    record Listener(String name, DatagramChannel channel, BlockingQueue<String> received) implements AutoCloseable {
-        interface OnDatagram {
-            void handle(String text, SocketAddress from) throws IOException;
-        }
-
-        static Listener start(String name, DatagramChannel channel, OnDatagram then) {
-            var listener = new Listener(name, channel, new LinkedBlockingQueue<>());
-            Thread.ofPlatform().daemon().name(name).start(() -> {
-                try {
-                    while (true) {
-                        ByteBuffer buffer = ByteBuffer.allocate(1_500);
-                        SocketAddress from = channel.receive(buffer);
-                        String text = text(buffer);
-                        if (!text.equals(QUESTION)) {
-                            log("received \"%s\" from %s", text, address(from));
-                            listener.received().add(text);
-                        }
-                        then.handle(text, from);
-                    }
-                } catch (ClosedChannelException e) {
-                    // close() was called: the thread's work is done.
-                } catch (IOException e) {
-                    log("%s: %s", name, e.getMessage());
-                }
-            });
-            return listener;
-        }
-
-        int port() throws IOException {
-            return ((InetSocketAddress) channel.getLocalAddress()).getPort();
-        }
-
-        @Override
-        public void close() throws IOException {
-            channel.close();
-        }
-    }
-
-    /// The interface named `name`, or the first that is up, is not loopback and has an IPv4
-    /// address; on a machine with none, loopback (Linux delivers multicast there too).
-    static NetworkInterface pickInterface(String name) throws IOException {
-        if (name != null) {
-            NetworkInterface nif = NetworkInterface.getByName(name);
-            if (nif == null) throw new IOException("no interface named " + name);
-            return nif;
-        }
-        for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-            if (nif.isUp() && !nif.isLoopback() && nif.inetAddresses().anyMatch(a -> a instanceof Inet4Address)) return nif;
-        }
-        return NetworkInterface.getByName("lo");
-    }
-
-    /// The IPv4 broadcast address of the interface's subnet (10.10.3.255 for 10.10.3.1/24), or
-    /// 127.255.255.255 on loopback, which the kernel treats as loopback's broadcast address.
+    /// The IPv4 broadcast address of the interface's subnet (10.10.3.255 for 10.10.3.1/24), or null. Java
+    /// reports none for lo, which lacks the BROADCAST flag, yet the kernel takes 127.255.255.255 as one.
     static InetAddress broadcastAddress(NetworkInterface nif) throws IOException {
-        if (nif.isLoopback()) return InetAddress.getByName("127.255.255.255");
-        for (InterfaceAddress address : nif.getInterfaceAddresses()) {
-            InetAddress broadcast = address.getBroadcast();
-            if (broadcast != null && !broadcast.isAnyLocalAddress()) return broadcast;
-        }
-        return null;
+        if (nif.isLoopback()) return InetAddress.ofLiteral("127.255.255.255");
+        return nif.getInterfaceAddresses().stream().map(InterfaceAddress::getBroadcast)
+                .filter(b -> b != null && !b.isAnyLocalAddress()).findFirst().orElse(null);
     }
 
-    static ByteBuffer utf8(String text) {
-        return ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    static String text(ByteBuffer buffer) {
-        return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
-    }
-
-    static String address(SocketAddress from) {
-        var a = (InetSocketAddress) from;
-        return a.getAddress().getHostAddress() + ":" + a.getPort();
-    }
-
-    /// The experiment on one host: two answerers and two members on loopback.
-    static void onLoopback(int port) throws IOException, InterruptedException {
-        NetworkInterface lo = NetworkInterface.getByName("lo");
-        InetAddress group = InetAddress.getByName("239.1.2.3");
-        try (var one = answer("one", port); var two = answer("two", one.port());
-             var first = join(group, port, lo, "member 1");
-             var second = join(group, first.port(), lo, "member 2")) {
-            discover(broadcastAddress(lo), two.port(), true);       // both answerers share the port
-            sendThree(group, first.port(), lo);
-            // Wait for each member's three datagrams (on lo all three arrive), at most a second each.
-            for (Listener member : List.of(first, second)) {
-                for (int i = 0; i < 3; i++) {
-                    if (member.received().poll(1, TimeUnit.SECONDS) == null) log("%s: a datagram did not come", member.name());
-                }
-            }
-        }
-    }
+    static ByteBuffer utf8(String text) { return ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)); }
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
-            Usage: ./jbang lessons/25_BroadcastMulticast.java [--port N]
-                   ./jbang lessons/25_BroadcastMulticast.java [--answer NAME] [--join GROUP] [--discover]
+            Usage: ./jbang lessons/25_BroadcastMulticast.java [--answer NAME] [--join GROUP] [--discover]
                                                              [--send GROUP] [--interface IF] [--port N]
 
-            One datagram, many receivers. With no mode: everything on loopback, in this process.
               --answer NAME   answer "WHO IS THERE?" broadcasts with "HERE NAME" (keeps running)
               --join GROUP    join the multicast group, e.g. 239.1.2.3, and print what arrives
               --discover      broadcast "WHO IS THERE?" on the interface's subnet; print the answers
               --send GROUP    send three datagrams to the group: ttl 0; ttl 1; ttl 1 with loop off
-              --interface IF  the interface to use (default: the first that is up and not loopback)
-              --port N        the UDP port of answers and group alike (default %d; 0 on loopback only)
+              --interface IF  the interface to send and join on: eth0 on the course's hosts (default lo)
+              --port N        the UDP port of answers and group alike (default %d)
               --help          print this help and exit
 
-            On three hosts: sudo ./jbang lessons/tools/Net.java --topology lan up
+            With --answer one --join 239.1.2.3 running, then, in another terminal:
+              ./jbang lessons/25_BroadcastMulticast.java --discover --send 239.1.2.3
+            On three hosts (sudo ./jbang lessons/tools/Net.java --topology lan up), see the chapter.
             """.formatted(DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {
@@ -245,31 +160,23 @@ class BroadcastMulticast {
         String join = commandLine.text("--join", null);
         String sendTo = commandLine.text("--send", null);
         boolean discover = commandLine.flag("--discover");
-        String interfaceName = commandLine.text("--interface", null);
+        NetworkInterface nif = NetworkInterface.getByName(commandLine.text("--interface", "lo"));
         int port = commandLine.port(DEFAULT_PORT);
         commandLine.done();
-        if (name == null && join == null && sendTo == null && !discover) {
-            onLoopback(port);
-            return;
-        }
-        NetworkInterface nif = pickInterface(interfaceName);
-        List<Listener> listeners = new ArrayList<>();
-        try {
-            if (name != null) listeners.add(answer(name, port));
-            if (join != null) listeners.add(join(InetAddress.getByName(join), port, nif, "member"));
-            log("ready on %s %s", nif.getName(), nif.getInterfaceAddresses().stream()
-                    .filter(a -> a.getAddress() instanceof Inet4Address).toList());
-            if (discover) {
-                InetAddress broadcast = broadcastAddress(nif);
-                if (broadcast == null) throw commandLine.fail(nif.getName() + " has no IPv4 broadcast address");
-                discover(broadcast, port, true);
-            }
-            if (sendTo != null) sendThree(InetAddress.getByName(sendTo), port, nif);
-            if (!listeners.isEmpty()) Thread.currentThread().join();   // answer and listen until stopped
+        if (name == null && join == null && sendTo == null && !discover) throw commandLine.fail("nothing to do");
+        if (nif == null) throw commandLine.fail("no such interface (ip -brief link lists them)");
+        InetAddress broadcast = broadcastAddress(nif);
+        if (discover && broadcast == null) throw commandLine.fail(nif.getName() + " has no IPv4 broadcast address");
+        try (Listener answerer = name == null ? null : answer(name, port);
+             Listener member = join == null ? null : join(InetAddress.ofLiteral(join), port, nif, "member")) {
+            log("ready on %s %s", nif.getName(), nif.inetAddresses().filter(a -> a instanceof Inet4Address).toList());
+            if (discover) discover(broadcast, port, true);
+            if (sendTo != null) sendThree(InetAddress.ofLiteral(sendTo), port, nif);
+            if (answerer != null || member != null) Thread.currentThread().join();   // until Ctrl-C
         } catch (BindException e) {
             CommandLine.exitPortInUse(port, e);
-        } finally {
-            for (Listener listener : listeners) listener.close();
+        } catch (IllegalArgumentException e) {                      // from ofLiteral or join: not a group
+            throw commandLine.fail(e.getMessage() + " (a group is an address from 224.0.0.0 to 239.255.255.255)");
         }
     }
 

@@ -35,7 +35,7 @@ class BroadcastMulticastTest {
     }
 
     @Test
-    void everySocketOnThePortHearsTheBroadcastAndAnswers() throws IOException {
+    void everySocketOnThePortHearsTheBroadcastAndAnswers() throws Exception {
         try (var one = BroadcastMulticast.answer("one", 0); var two = BroadcastMulticast.answer("two", one.port())) {
             List<String> answers = BroadcastMulticast.discover(address("127.255.255.255"), two.port(), true);
             assertThat(answers).hasSize(2).anyMatch(a -> a.startsWith("HERE one")).anyMatch(a -> a.startsWith("HERE two"));
@@ -72,14 +72,18 @@ class BroadcastMulticastTest {
     @Test
     void onALanTtlKeepsADatagramHomeAndLoopDecidesTheSendersOwnCopy() throws Exception {
         try (TestNetwork network = TestNetwork.build(Net.Topology.LAN)) {
-            try (LessonRun b = network.lesson("b", "BroadcastMulticast", "--answer", "b", "--join", "239.1.2.3");
-                 LessonRun c = network.lesson("c", "BroadcastMulticast", "--answer", "c", "--join", "239.1.2.3")) {
+            try (LessonRun b = network.lesson("b", "BroadcastMulticast", "--interface", "eth0", "--answer", "b",
+                         "--join", "239.1.2.3");
+                 LessonRun c = network.lesson("c", "BroadcastMulticast", "--interface", "eth0", "--answer", "c",
+                         "--join", "239.1.2.3")) {
                 for (LessonRun member : List.of(b, c)) member.awaitLine(Pattern.compile("ready on eth0"), Duration.ofSeconds(20));
-                try (LessonRun a = network.lesson("a", "BroadcastMulticast", "--discover", "--join", "239.1.2.3",
-                        "--send", "239.1.2.3")) {
+                try (LessonRun a = network.lesson("a", "BroadcastMulticast", "--interface", "eth0", "--discover",
+                        "--join", "239.1.2.3", "--send", "239.1.2.3")) {
                     // Discovery: b and c answer a's broadcast, each from its own address.
-                    a.awaitLine(Pattern.compile("answer: HERE [bc] \\(10\\.10\\.3\\.[23]:5000\\)"), Duration.ofSeconds(20));
-                    a.awaitLine(Pattern.compile("answer: HERE [bc] \\(10\\.10\\.3\\.[23]:5000\\)"), Duration.ofSeconds(5));
+                    Pattern answer = Pattern.compile(
+                            "\\[discover\\] received \"HERE [bc]\" from 10\\.10\\.3\\.[23]:5000");
+                    a.awaitLine(answer, Duration.ofSeconds(20));
+                    a.awaitLine(answer, Duration.ofSeconds(5));
                     // a's own member: datagram 1 (ttl 0 never leaves a) and 2, by loop; not 3 (loop off).
                     a.awaitLine(Pattern.compile("received \"datagram 1 \\(ttl 0, loop on\\)\" from 10\\.10\\.3\\.1:"), Duration.ofSeconds(10));
                     a.awaitLine(Pattern.compile("received \"datagram 2 \\(ttl 1, loop on\\)\""), Duration.ofSeconds(10));
