@@ -13,70 +13,33 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import jdk.net.ExtendedSocketOptions;
 
 /// Lesson 22 · Dead peers and closed peers — a peer whose cable is pulled says nothing, so TCP
 /// cannot tell it from a quiet one; keep-alive or a heartbeat finds out. A peer that closed answers
 /// a write with a reset.
 ///
-/// Run it on the course's hosts: `sudo ./jbang lessons/tools/Net.java up`, then
-/// `... Net.java on a ./jbang lessons/22_DeadPeers.java --serve` and
+/// Run it on the course's hosts: `sudo ./jbang lessons/tools/Net.java up`, an echo server on a
+/// (`... Net.java on a socat TCP-LISTEN:1234,reuseaddr,fork EXEC:cat`), then
 /// `... Net.java on b ./jbang lessons/22_DeadPeers.java --connect a --detect keepalive`, and pull the
-/// cable: `... Net.java cut a-b`. On loopback alone: `--closed-peer` and `--linger`.
+/// cable: `... Net.java cut a-b`. On loopback alone: `./jbang lessons/22_DeadPeers.java --closed-peer`.
 /// Chapter: docs/chapters/22-dead-peers.adoc · Test: lessons/test/DeadPeersTest.java
-/// Not here: which address a server binds (lesson 21); what a full accept queue does (lesson 03).
+/// Not here: an echo server (lesson 05), which address it binds (lesson 21), a full accept queue (lesson 03).
 class DeadPeers {
     static final int DEFAULT_PORT = 1234;
-    /// A small backlog: this lesson serves a learner or two, never a crowd.
+    /// The closed peer's listener takes one connection: the JDK's default backlog is plenty.
     static final int BACKLOG = 50;
-
-    /// How the client finds out that its peer is gone: not at all, by TCP keep-alive, or by a
-    /// heartbeat of its own.
+    /// How the client finds out that its peer is gone: not at all, by TCP keep-alive, or by a heartbeat.
     enum Detection { NONE, KEEPALIVE, HEARTBEAT }
-
     /// Keep-alive: probe after 2 s of silence, every 1 s, give up after 3 unanswered probes.
     /// Linux's defaults are 7,200 s, 75 s and 9: two hours and eleven minutes.
     static final int KEEPALIVE_IDLE = 2, KEEPALIVE_INTERVAL = 1, KEEPALIVE_COUNT = 3;
     /// Heartbeat: a ping every second; no answer within 2 s means the peer is presumed dead.
     static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(1), HEARTBEAT_DEADLINE = Duration.ofSeconds(2);
-
-    /// An echo server: the peer of the experiments.
-    static ServerSocket serve(String bind, int port) throws IOException {
-        var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getByName(bind), port), BACKLOG);
-        Thread.ofPlatform().name("acceptor").start(() -> {
-            while (!listener.isClosed()) {
-                try {
-                    Socket client = listener.accept();
-                    log("accepted %s", client.getRemoteSocketAddress());
-                    Thread.ofVirtual().name("client " + client.getPort()).start(() -> echo(client));
-                } catch (IOException e) {
-                    if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
-                }
-            }
-        });
-        return listener;
-    }
-
-    static void echo(Socket client) {
-        try (client; var in = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8))) {
-            OutputStream out = client.getOutputStream();
-            for (String line; (line = in.readLine()) != null; ) {
-                trace("read \"%s\"; echoing it", line);
-                out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-            }
-            log("end of stream from %s", client.getRemoteSocketAddress());
-        } catch (IOException e) {
-            log("connection ended: %s", e.getMessage());
-        }
-    }
 
     // tag::connect[]
     /// Connects, or reports how the attempt failed and how long that took: a reset answers at once
@@ -89,7 +52,7 @@ class DeadPeers {
             return socket;
         } catch (IOException e) {
             socket.close();
-            log("connect failed after %s: %s", seconds(System.nanoTime() - start), e.getMessage());
+            log("connect failed after %s: %s", since(start), e.getMessage());
             throw e;
         }
     }
@@ -98,7 +61,7 @@ class DeadPeers {
     // tag::watch[]
     /// Talks to the peer once, then waits for it in the way `detection` says, narrating what each
     /// call does. Returns when the connection is found dead (or ends).
-    static void watch(Socket socket, Detection detection) throws IOException {
+    static void watch(Socket socket, Detection detection) throws IOException, InterruptedException {
         var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
         OutputStream out = socket.getOutputStream();
         out.write("hello\n".getBytes(StandardCharsets.UTF_8));
@@ -112,8 +75,8 @@ class DeadPeers {
                     log("wrote \"tick %d\": write() returned, the bytes are in the kernel's send buffer", tick);
                     String echo = in.readLine();        // with the cable out, this waits: no FIN, no RST
                     if (echo == null) return;
-                    log("reply \"%s\" after %s", echo, seconds(System.nanoTime() - start));
-                    pause(Duration.ofSeconds(2));
+                    log("reply \"%s\" after %s", echo, since(start));
+                    Thread.sleep(Duration.ofSeconds(2));
                 }
             }
             case KEEPALIVE -> {
@@ -122,13 +85,14 @@ class DeadPeers {
                 socket.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, KEEPALIVE_IDLE);
                 socket.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, KEEPALIVE_INTERVAL);
                 socket.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, KEEPALIVE_COUNT);
-                log("keep-alive on: probe after %d s idle, every %d s, %d probes", KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT);
+                log("keep-alive on: probe after %d s idle, every %d s, %d probes",
+                        KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT);
                 long start = System.nanoTime();
                 try {
                     String line = in.readLine();       // blocks; only the kernel's verdict can end it
                     log("read returned %s", line == null ? "end of stream" : "\"" + line + "\"");
                 } catch (IOException e) {
-                    log("dead peer found by keep-alive after %s idle: %s", seconds(System.nanoTime() - start), e.getMessage());
+                    log("dead peer found by keep-alive after %s idle: %s", since(start), e.getMessage());
                 }
             }
             case HEARTBEAT -> {
@@ -140,12 +104,13 @@ class DeadPeers {
                     try {
                         if (in.readLine() == null) return;
                         lastReply = System.nanoTime();
+                        trace("ping %d answered", ping);
                     } catch (SocketTimeoutException e) {
                         log("dead peer found by heartbeat: no reply to ping %d within %d s, %s after the last reply",
-                                ping, HEARTBEAT_DEADLINE.toSeconds(), seconds(System.nanoTime() - lastReply));
+                                ping, HEARTBEAT_DEADLINE.toSeconds(), since(lastReply));
                         return;
                     }
-                    pause(HEARTBEAT_EVERY);
+                    Thread.sleep(HEARTBEAT_EVERY);
                 }
             }
         }
@@ -155,22 +120,20 @@ class DeadPeers {
     // tag::closed[]
     /// Writes to a peer that has closed its socket: the first write succeeds (the bytes only reach
     /// our kernel), the peer's kernel answers them with a reset, and the next write fails.
-    static List<String> writeToClosedPeer() throws IOException {
+    static List<String> writeToClosedPeer() throws IOException, InterruptedException {
         List<String> seen = new ArrayList<>();
         try (var listener = new ServerSocket(0, BACKLOG, InetAddress.getLoopbackAddress());
              var client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort())) {
             listener.accept().close();                                   // the peer closes at once
-            client.setSoTimeout(5_000);
             seen.add("read: " + (client.getInputStream().read() == -1 ? "end of stream (the peer's FIN)" : "data"));
-            OutputStream out = client.getOutputStream();
             for (int write = 1; write <= 2; write++) {
                 try {
-                    out.write(("write " + write + "\n").getBytes(StandardCharsets.UTF_8));
+                    client.getOutputStream().write(("write " + write + "\n").getBytes(StandardCharsets.UTF_8));
                     seen.add("write " + write + ": succeeded");
                 } catch (IOException e) {
                     seen.add("write " + write + ": failed: " + e.getMessage());
                 }
-                pause(Duration.ofMillis(200));                           // time for the reset to come back
+                Thread.sleep(200);                                       // the experiment's pace: the reset comes back
             }
         }
         seen.forEach(DeadPeers::log);
@@ -178,87 +141,27 @@ class DeadPeers {
     }
     // end::closed[]
 
-    // tag::linger[]
-    /// Closes two connections, one normally and one with SO_LINGER 0, and counts the connections
-    /// on each port that the kernel keeps in TIME_WAIT afterwards (from /proc/net/tcp6).
-    static List<Integer> timeWaitAfterClose() throws IOException {
-        List<Integer> counts = new ArrayList<>();
-        for (boolean abort : List.of(false, true)) {
-            try (var listener = new ServerSocket(0, BACKLOG, InetAddress.getLoopbackAddress())) {
-                var client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
-                try (Socket accepted = listener.accept()) {
-                    // SO_LINGER 0: close() throws away what is unsent and sends a reset (RST), no FIN.
-                    if (abort) client.setOption(StandardSocketOptions.SO_LINGER, 0);
-                    client.close();
-                    accepted.setSoTimeout(5_000);
-                    try {
-                        log("%s close: the peer reads %s", abort ? "abortive" : "normal",
-                                accepted.getInputStream().read() == -1 ? "end of stream" : "data");
-                    } catch (IOException e) {
-                        log("%s close: the peer's read fails: %s", abort ? "abortive" : "normal", e.getMessage());
-                    }
-                }
-                int timeWait = countTimeWait(listener.getLocalPort());
-                log("%s close: %d connection(s) to port %d in TIME_WAIT", abort ? "abortive" : "normal", timeWait, listener.getLocalPort());
-                counts.add(timeWait);
-            }
-        }
-        return counts;
-    }
-
-    /// Lines of /proc/net/tcp{,6} whose remote port is `port` and whose state is 06, TIME_WAIT.
-    static int countTimeWait(int port) throws IOException {
-        String hexPort = ":%04X".formatted(port);
-        int count = 0;
-        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-            for (String line : Files.readAllLines(Path.of(table)).stream().skip(1).toList()) {
-                String[] f = line.trim().split("\\s+");
-                if (f[2].endsWith(hexPort) && f[3].equals("06")) count++;
-            }
-        }
-        return count;
-    }
-    // end::linger[]
-
-    static String seconds(long nanos) {
-        return "%.1f s".formatted(nanos / 1e9);
-    }
-
-    /// The experiment's own pace, not a wait for something to happen.
-    static void pause(Duration d) {
-        try {
-            TimeUnit.MILLISECONDS.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
+    static String since(long start) { return "%.1f s".formatted((System.nanoTime() - start) / 1e9); }
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
-            Usage: ./jbang lessons/22_DeadPeers.java --serve [--bind ADDRESS] [--port N]
-                   ./jbang lessons/22_DeadPeers.java --connect HOST [--port N] [--detect none|keepalive|heartbeat]
-                   ./jbang lessons/22_DeadPeers.java --closed-peer | --linger
+            Usage: ./jbang lessons/22_DeadPeers.java --connect HOST [--port N] [--detect none|keepalive|heartbeat]
+                   ./jbang lessons/22_DeadPeers.java --closed-peer
 
-            --serve       an echo server, the peer (bound to --bind, default 0.0.0.0)
-            --connect     a client: talks once, then waits for its peer, detecting a dead one by
-                          --detect none (a write every 2 s and a read with no timeout), keepalive
-                          (TCP keep-alive after 2 s idle) or heartbeat (a ping a second, 2 s deadline)
-            --closed-peer on loopback: write twice to a peer that has closed
-            --linger      on loopback: close normally and with SO_LINGER 0; count TIME_WAIT
-            --port N      the TCP port (default %d; 0 picks a free one for the server)
-            --help        print this help and exit
+              --connect HOST  talk once to the echo server on HOST, then watch for its death
+              --detect HOW    none (a write every 2 s, a read with no timeout), keepalive or heartbeat
+              --closed-peer   on loopback: write twice to a peer that has closed
+              --port N        the echo server's TCP port (default %d)
+              --help          print this help and exit
 
-            Pull the cable while the client waits:  sudo ./jbang lessons/tools/Net.java cut a-b
+            Then, in another terminal, pull the cable:  sudo ./jbang lessons/tools/Net.java cut a-b
             """.formatted(DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {
         var commandLine = new CommandLine(USAGE, args);
-        boolean serve = commandLine.flag("--serve");
         boolean closedPeer = commandLine.flag("--closed-peer");
-        boolean linger = commandLine.flag("--linger");
         String host = commandLine.text("--connect", null);
-        String bind = commandLine.text("--bind", "0.0.0.0");
         String detect = commandLine.text("--detect", "none");
         int port = commandLine.port(DEFAULT_PORT);
         commandLine.done();
@@ -267,23 +170,13 @@ class DeadPeers {
         }
         if (closedPeer) {
             writeToClosedPeer();
-        } else if (linger) {
-            timeWaitAfterClose();
-        } else if (host != null) {
-            try (Socket socket = connect(host, port, Duration.ofSeconds(5))) {
-                watch(socket, Detection.valueOf(detect.toUpperCase()));
-            } catch (IOException e) {
-                System.exit(1);
-            }
-        } else if (serve) {
-            try (ServerSocket listener = serve(bind, port)) {
-                log("listening on %s:%d", listener.getInetAddress().getHostAddress(), listener.getLocalPort());
-                Thread.currentThread().join();
-            } catch (BindException e) {
-                CommandLine.exitPortInUse(port, e);
-            }
-        } else {
-            throw commandLine.fail("say what to do: --serve, --connect HOST, --closed-peer or --linger");
+            return;
+        }
+        if (host == null) throw commandLine.fail("say what to do: --connect HOST or --closed-peer");
+        try (Socket socket = connect(host, port, Duration.ofSeconds(5))) {
+            watch(socket, Detection.valueOf(detect.toUpperCase()));
+        } catch (IOException e) {
+            System.exit(1);                                             // connect() has said why
         }
     }
 

@@ -1,7 +1,12 @@
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -29,8 +34,12 @@ class DeadPeersTest {
         if (network != null) network.close();
     }
 
+    /// The echo server on a, if the test started one.
+    LessonRun echoServer;
+
     @AfterEach
     void plugTheCableBack() throws IOException {
+        if (echoServer != null) echoServer.close();
         if (network != null) {
             network.net.cut("a-b", false);
             network.net.firewall("a", 1, Net.Firewall.OPEN);
@@ -38,7 +47,7 @@ class DeadPeersTest {
     }
 
     @Test
-    void aWriteToAClosedPeerSucceedsAndTheNextOneFails() throws IOException {
+    void aWriteToAClosedPeerSucceedsAndTheNextOneFails() throws Exception {
         List<String> seen = DeadPeers.writeToClosedPeer();
         assertThat(seen.get(0)).isEqualTo("read: end of stream (the peer's FIN)");
         assertThat(seen.get(1)).as("the first write only reaches our kernel").isEqualTo("write 1: succeeded");
@@ -46,90 +55,110 @@ class DeadPeersTest {
                 .matches("write 2: failed: (Broken pipe|Connection reset( by peer)?)");
     }
 
+    /// The chapter shows this in jshell: SO_LINGER 0 makes close() send a reset instead of a FIN,
+    /// and the side that closed keeps no TIME_WAIT.
     @Test
     void anAbortiveCloseLeavesNoTimeWait() throws IOException {
-        List<Integer> timeWait = DeadPeers.timeWaitAfterClose();
-        assertThat(timeWait.get(0)).as("after a normal close, the side that closed first waits").isEqualTo(1);
-        assertThat(timeWait.get(1)).as("after SO_LINGER 0 (a reset), nothing waits").isZero();
+        assertThat(timeWaitAfterClose(false)).as("after a normal close, the side that closed first waits").isEqualTo(1);
+        assertThat(timeWaitAfterClose(true)).as("after SO_LINGER 0 (a reset), nothing waits").isZero();
     }
 
-    static LessonRun serverOnA() throws IOException {
+    /// Closes a loopback connection, abortively or not, checks what the peer's read sees, and
+    /// counts the connections on the listener's port that the kernel keeps in TIME_WAIT.
+    static long timeWaitAfterClose(boolean abort) throws IOException {
+        try (var listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            var client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            try (Socket accepted = listener.accept()) {
+                accepted.setSoTimeout(5_000);
+                if (abort) client.setOption(StandardSocketOptions.SO_LINGER, 0);
+                client.close();
+                if (abort) {
+                    assertThatThrownBy(() -> accepted.getInputStream().read()).hasMessageContaining("Connection reset");
+                } else {
+                    assertThat(accepted.getInputStream().read()).as("the FIN: end of stream").isEqualTo(-1);
+                }
+            }
+            return SocketTable.rows(listener.getLocalPort()).stream()
+                    .filter(row -> row.state().equals("TIME-WAIT")).count();
+        }
+    }
+
+    /// The echo server's port on a: a's namespace is this test's own, so nothing else listens there.
+    static final int PORT = 1234;
+
+    /// Starts the peer on a: socat's echo (PIPE: what it reads, it writes back), for one connection.
+    void startEchoServerOnA() throws IOException {
         TestNetwork.assumeAvailable();
-        return network.lesson("a", "DeadPeers", "--serve", "--port", "0");
+        echoServer = LessonRun.startProcess(network.net.on("a",
+                List.of("socat", "TCP-LISTEN:" + PORT + ",reuseaddr", "PIPE")));
+        await().atMost(Duration.ofSeconds(10)).until(() -> network.run("a", Duration.ofSeconds(10),
+                "ss", "-Hltn", "sport = :" + PORT).output().contains(":" + PORT));
     }
 
-    static LessonRun clientOnB(int port, String detect) throws IOException {
-        return network.lesson("b", "DeadPeers", "--connect", "a", "--port", String.valueOf(port), "--detect", detect);
+    static LessonRun clientOnB(String detect) throws IOException {
+        return network.lesson("b", "DeadPeers", "--connect", "a", "--port", String.valueOf(PORT), "--detect", detect);
     }
 
     @Test
     void aRejectingFirewallRefusesAtOnceADroppingOneLetsConnectWait() throws Exception {
-        try (LessonRun server = serverOnA()) {
-            int port = server.awaitListeningPort();
-            network.net.firewall("a", port, Net.Firewall.REJECT);
-            try (LessonRun client = clientOnB(port, "none")) {
-                assertThat(client.exitCode(Duration.ofSeconds(20))).isEqualTo(1);
-                // At once: the RST comes back in a round trip; a busy machine may add a second, never five.
-                assertThat(client.stdout()).containsPattern("connect failed after [0-2]\\.\\d s: Connection refused");
-            }
-            network.net.firewall("a", port, Net.Firewall.DROP);
-            try (LessonRun client = clientOnB(port, "none")) {
-                assertThat(client.exitCode(Duration.ofSeconds(30))).isEqualTo(1);
-                assertThat(client.stdout()).containsPattern("connect failed after [5-9]\\.\\d s: Connect timed out");
-            }
+        startEchoServerOnA();
+        network.net.firewall("a", PORT, Net.Firewall.REJECT);
+        try (LessonRun client = clientOnB("none")) {
+            assertThat(client.exitCode(Duration.ofSeconds(20))).isEqualTo(1);
+            // At once: the RST comes back in a round trip; a busy machine may add a second, never five.
+            assertThat(client.stdout()).containsPattern("connect failed after [0-2]\\.\\d s: Connection refused");
+        }
+        network.net.firewall("a", PORT, Net.Firewall.DROP);
+        try (LessonRun client = clientOnB("none")) {
+            assertThat(client.exitCode(Duration.ofSeconds(30))).isEqualTo(1);
+            assertThat(client.stdout()).containsPattern("connect failed after [5-9]\\.\\d s: Connect timed out");
         }
     }
 
     @Test
     void withTheCableOutAWriteSucceedsAndTheReadWaitsUntilItIsBack() throws Exception {
-        try (LessonRun server = serverOnA()) {
-            int port = server.awaitListeningPort();
-            try (LessonRun client = clientOnB(port, "none")) {
-                client.awaitLine(Pattern.compile("reply \"tick 1\""), Duration.ofSeconds(20));
-                network.net.cut("a-b", true);
-                Matcher wrote = client.awaitLine(Pattern.compile("wrote \"tick (\\d+)\""), Duration.ofSeconds(10));
-                String tick = wrote.group(1);
-                // No FIN, no RST: for five seconds the read just waits, while the kernel retransmits.
-                assertThatThrownBy(() -> client.awaitLine(Pattern.compile("reply"), Duration.ofSeconds(5)))
-                        .isInstanceOf(AssertionError.class).hasMessageContaining("no line matching");
-                // ss -o shows the retransmission timer: timer:(on,TIME LEFT,RETRANSMISSIONS SO FAR).
-                assertThat(network.run("b", Duration.ofSeconds(10), "ss", "-tnio", "dst", "10.10.1.1").output())
-                        .as("b's kernel is retransmitting").containsPattern("timer:\\(on,[^,]+,[1-9]\\d*\\)")
-                        .containsPattern("backoff:[1-9]");
-                network.net.cut("a-b", false);
-                client.awaitLine(Pattern.compile("reply \"tick " + tick + "\" after [5-9]\\.\\d s|reply \"tick " + tick
-                        + "\" after \\d\\d\\.\\d s"), Duration.ofSeconds(30));
-            }
+        startEchoServerOnA();
+        try (LessonRun client = clientOnB("none")) {
+            client.awaitLine(Pattern.compile("reply \"tick 1\""), Duration.ofSeconds(20));
+            network.net.cut("a-b", true);
+            Matcher wrote = client.awaitLine(Pattern.compile("wrote \"tick (\\d+)\""), Duration.ofSeconds(10));
+            String tick = wrote.group(1);
+            // No FIN, no RST: for five seconds the read just waits, while the kernel retransmits.
+            assertThatThrownBy(() -> client.awaitLine(Pattern.compile("reply"), Duration.ofSeconds(5)))
+                    .isInstanceOf(AssertionError.class).hasMessageContaining("no line matching");
+            // ss -o shows the retransmission timer: timer:(on,TIME LEFT,RETRANSMISSIONS SO FAR).
+            assertThat(network.run("b", Duration.ofSeconds(10), "ss", "-tnio", "dst", "10.10.1.1").output())
+                    .as("b's kernel is retransmitting").containsPattern("timer:\\(on,[^,]+,[1-9]\\d*\\)")
+                    .containsPattern("backoff:[1-9]");
+            network.net.cut("a-b", false);
+            client.awaitLine(Pattern.compile("reply \"tick " + tick + "\" after [5-9]\\.\\d s|reply \"tick " + tick
+                    + "\" after \\d\\d\\.\\d s"), Duration.ofSeconds(30));
         }
     }
 
     @Test
     void keepAliveFindsTheDeadPeerInAboutFiveSeconds() throws Exception {
-        try (LessonRun server = serverOnA()) {
-            int port = server.awaitListeningPort();
-            try (LessonRun client = clientOnB(port, "keepalive")) {
-                client.awaitLine(Pattern.compile("keep-alive on"), Duration.ofSeconds(20));
-                network.net.cut("a-b", true);
-                Matcher found = client.awaitLine(Pattern.compile(
-                        "dead peer found by keep-alive after (\\d+\\.\\d) s idle: Connection timed out"), Duration.ofSeconds(30));
-                // 2 s idle, then 3 probes 1 s apart: about 5 s, not Linux's default of 2 h 11 min.
-                assertThat(Double.parseDouble(found.group(1))).isBetween(4.0, 9.0);
-            }
+        startEchoServerOnA();
+        try (LessonRun client = clientOnB("keepalive")) {
+            client.awaitLine(Pattern.compile("keep-alive on"), Duration.ofSeconds(20));
+            network.net.cut("a-b", true);
+            Matcher found = client.awaitLine(Pattern.compile(
+                    "dead peer found by keep-alive after (\\d+\\.\\d) s idle: Connection timed out"), Duration.ofSeconds(30));
+            // 2 s idle, then 3 probes 1 s apart: about 5 s, not Linux's default of 2 h 11 min.
+            assertThat(Double.parseDouble(found.group(1))).isBetween(4.0, 9.0);
         }
     }
 
     @Test
     void aHeartbeatFindsTheDeadPeerWithinItsDeadline() throws Exception {
-        try (LessonRun server = serverOnA()) {
-            int port = server.awaitListeningPort();
-            try (LessonRun client = clientOnB(port, "heartbeat")) {
-                server.awaitLine(Pattern.compile("read \"ping 2\""), Duration.ofSeconds(20));
-                network.net.cut("a-b", true);
-                Matcher found = client.awaitLine(Pattern.compile(
-                        "dead peer found by heartbeat: no reply to ping \\d+ within 2 s, (\\d+\\.\\d) s after the last reply"),
-                        Duration.ofSeconds(20));
-                assertThat(Double.parseDouble(found.group(1))).isBetween(2.0, 4.5);
-            }
+        startEchoServerOnA();
+        try (LessonRun client = clientOnB("heartbeat")) {
+            client.awaitLine(Pattern.compile("ping 2 answered"), Duration.ofSeconds(20));
+            network.net.cut("a-b", true);
+            Matcher found = client.awaitLine(Pattern.compile(
+                    "dead peer found by heartbeat: no reply to ping \\d+ within 2 s, (\\d+\\.\\d) s after the last reply"),
+                    Duration.ofSeconds(20));
+            assertThat(Double.parseDouble(found.group(1))).isBetween(2.0, 4.5);
         }
     }
 }
