@@ -46,9 +46,10 @@ class DeadPeers {
     /// ("refused"), a dropped SYN is retried until `timeout` ("timed out").
     static Socket connect(String host, int port, Duration timeout) throws IOException {
         var socket = new Socket();
+        var peer = new InetSocketAddress(host, port);          // look the name up before the clock starts
         long start = System.nanoTime();
         try {
-            socket.connect(new InetSocketAddress(host, port), (int) timeout.toMillis());
+            socket.connect(peer, (int) timeout.toMillis());
             return socket;
         } catch (IOException e) {
             socket.close();
