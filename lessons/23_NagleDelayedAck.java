@@ -4,11 +4,9 @@
 import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.BindException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -18,56 +16,39 @@ import java.time.Duration;
 import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/// Lesson 23 · Nagle and delayed ACK — a request sent in two small writes waits about 40 ms for
-/// the answer: the sender holds its second write until the first is acknowledged, and the
-/// receiver holds its acknowledgement, hoping to send it with an answer.
+/// Lesson 23 · Nagle and delayed ACK — a request in two small writes waits about 40 ms for its answer: the
+/// sender holds the second write until the first is acknowledged, the receiver holds the ACK for an answer.
 ///
-/// Run it: `./jbang lessons/23_NagleDelayedAck.java` (server and client on loopback); on the course's
-/// hosts: `sudo ./jbang lessons/tools/Net.java up`, `... Net.java rate a-b 10mbit`, then
-/// `... Net.java on a ./jbang lessons/23_NagleDelayedAck.java --serve` and
-/// `... Net.java on b ./jbang lessons/23_NagleDelayedAck.java --connect a`.
+/// Run it: `./jbang lessons/23_NagleDelayedAck.java` (on loopback); on two hosts (`sudo ./jbang lessons/tools/Net.java
+/// up`): `... Net.java on a ./jbang lessons/23_NagleDelayedAck.java --serve`, then `... on b ... --connect a`.
 /// Chapter: docs/chapters/23-nagle-delayed-ack.adoc · Test: lessons/test/NagleDelayedAckTest.java
 /// Not here: how big a segment may be and how much may be in flight (lesson 24).
 class NagleDelayedAck {
     static final int DEFAULT_PORT = 1234;
     /// A small backlog: this lesson serves one client at a time, never a crowd.
     static final int BACKLOG = 50;
-    /// The request: a header and a body, each a small line, as many protocols send them.
-    static final String HEADER = "GET /item/42\n", BODY = "accept: text/plain\n";
-    /// The bulk transfer's size: 10,000 writes of 100 bytes.
-    static final int BULK_BYTES = 1_000_000;
+    static final String HEADER = "GET /item/42\n", BODY = "accept: text/plain\n";     // a request: two small lines
+    static final int BULK_BYTES = 1_000_000;       // the bulk transfer: 10,000 writes of 100 bytes
 
-    /// How the client sends each request.
-    enum Send {
-        /// Two write() calls, Nagle's algorithm on (the default): the classic stall.
-        TWO_WRITES,
-        /// Two write() calls with TCP_NODELAY: each write leaves at once.
-        NODELAY,
-        /// One write() of both parts, gathered in a buffer first: nothing is left waiting.
-        ONE_WRITE
-    }
+    /// How the client sends each request: in two write() calls with Nagle's algorithm on (the default: the
+    /// stall), in two with TCP_NODELAY (each leaves at once), or gathered in a buffer and written once.
+    enum Send { TWO_WRITES, NODELAY, ONE_WRITE }
 
-    /// A running server: the port it got, and `close()`.
     record Server(ServerSocket listener, Thread acceptor) implements AutoCloseable {
-        int port() {
-            return listener.getLocalPort();
-        }
+        int port() { return listener.getLocalPort(); }
 
         @Override
-        public void close() throws IOException {
-            listener.close();
-        }
+        public void close() throws IOException { listener.close(); }
     }
 
-    /// A server that answers each request (header line, body line) with one line, in one write,
-    /// and counts the bytes of a bulk transfer (a first line `BULK`) until end of stream.
+    /// A server that answers each request (header line, body line) with one line, in one write, and
+    /// each bulk transfer (a line `BULK n`, then n bytes) with the count it received.
     static Server start(String bind, int port) throws IOException {
         var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(InetAddress.getByName(bind), port), BACKLOG);
+        listener.bind(new InetSocketAddress(bind, port), BACKLOG);
         Thread acceptor = Thread.ofPlatform().name("acceptor").start(() -> {
             while (!listener.isClosed()) {
                 try {
@@ -83,21 +64,14 @@ class NagleDelayedAck {
 
     static void serve(Socket client) {
         try (client) {
-            InputStream in = client.getInputStream();
-            var lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-            OutputStream out = client.getOutputStream();
+            var lines = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
             for (String header; (header = lines.readLine()) != null; ) {
-                if (header.equals("BULK")) {
-                    long bytes = 0;
-                    char[] buffer = new char[65_536];
-                    for (int n; (n = lines.read(buffer)) != -1; ) bytes += n;
-                    out.write(("received " + bytes + "\n").getBytes(StandardCharsets.UTF_8));
-                    return;
+                if (header.matches("BULK \\d{1,9}")) {
+                    long bytes = lines.skip(Long.parseLong(header.substring(5)));     // read them all, keep none
+                    client.getOutputStream().write(("received " + bytes + "\n").getBytes(StandardCharsets.UTF_8));
+                } else if (lines.readLine() != null) {      // the answer needs the whole request: wait for the body
+                    client.getOutputStream().write("200 ok\n".getBytes(StandardCharsets.UTF_8));
                 }
-                // The answer needs the whole request: wait for the body before writing anything.
-                String body = lines.readLine();
-                if (body == null) return;
-                out.write(("200 ok\n").getBytes(StandardCharsets.UTF_8));
             }
         } catch (IOException e) {
             log("connection ended: %s", e.getMessage());
@@ -105,54 +79,36 @@ class NagleDelayedAck {
     }
 
     // tag::exchange[]
-    /// One request and its answer, timed: from the first write to the answer's last byte.
-    static Duration exchange(Socket socket, Send how, BufferedReader answers) throws IOException {
-        OutputStream out = socket.getOutputStream();
-        byte[] header = HEADER.getBytes(StandardCharsets.UTF_8), body = BODY.getBytes(StandardCharsets.UTF_8);
-        long start = System.nanoTime();
-        if (how == Send.ONE_WRITE) {
-            // Gather the parts in user space, then hand the kernel the whole request at once.
-            var buffered = new BufferedOutputStream(out);
-            buffered.write(header);
-            buffered.write(body);
-            buffered.flush();
-        } else {
-            out.write(header);      // leaves at once: nothing of ours is unacknowledged
-            out.write(body);        // with Nagle on, waits in the kernel until the header is acknowledged
-        }
-        if (answers.readLine() == null) throw new IOException("the server closed the connection");
-        return Duration.ofNanos(System.nanoTime() - start);
-    }
-
-    /// Connects to `host:port` and times `rounds` requests sent as `how` says.
+    /// Times `rounds` requests to `host:port`, sent as `how` says, each from its first write to the answer.
     static List<Duration> rounds(String host, int port, Send how, int rounds) throws IOException {
         try (var socket = new Socket()) {
             socket.connect(new InetSocketAddress(host, port), 5_000);
             socket.setSoTimeout(10_000);
-            // TCP_NODELAY turns Nagle's algorithm off for this socket.
-            socket.setOption(StandardSocketOptions.TCP_NODELAY, how == Send.NODELAY);
+            socket.setOption(StandardSocketOptions.TCP_NODELAY, how == Send.NODELAY);     // Nagle's algorithm off
+            var out = new BufferedOutputStream(socket.getOutputStream());      // the parts gather here, in user space
             var answers = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             List<Duration> times = new ArrayList<>();
-            for (int i = 0; i < rounds; i++) {
-                Duration took = exchange(socket, how, answers);
-                trace("%s: request %d answered after %.1f ms", how, i + 1, took.toNanos() / 1e6);
-                times.add(took);
+            for (int i = 1; i <= rounds; i++) {
+                long start = System.nanoTime();
+                out.write(HEADER.getBytes(StandardCharsets.UTF_8));
+                // Two writes: the header goes to the kernel alone, and leaves at once: nothing of ours awaits an ACK.
+                if (how != Send.ONE_WRITE) out.flush();
+                out.write(BODY.getBytes(StandardCharsets.UTF_8));
+                out.flush();        // with Nagle on, after a header of its own: waits until the header is acknowledged
+                if (answers.readLine() == null) throw new IOException("the server closed the connection");
+                times.add(Duration.ofNanos(System.nanoTime() - start));
+                trace("%s: request %d answered after %.1f ms", how, i, times.getLast().toNanos() / 1e6);
             }
+            Duration median = times.stream().sorted().toList().get(rounds / 2);
+            log("%-10s median of %d requests: %.1f ms", how, rounds, median.toNanos() / 1e6);
             return times;
         }
     }
     // end::exchange[]
 
-    static Duration median(List<Duration> times) {
-        List<Duration> sorted = times.stream().sorted().toList();
-        return sorted.get(sorted.size() / 2);
-    }
-
     // tag::bulk[]
-    /// A bulk transfer: `total` bytes in writes of `writeSize` bytes, then the server's count.
-    /// Returns how long it took and how many data segments the kernel sent for it.
-    record Bulk(boolean nodelay, int writeSize, Duration took, long segments) {
-    }
+    /// A bulk transfer: how long until the server had every byte, and in how many data segments they left.
+    record Bulk(Duration took, long segments) { }
 
     static Bulk bulk(String host, int port, boolean nodelay, int total, int writeSize) throws IOException {
         try (var socket = new Socket()) {
@@ -160,67 +116,45 @@ class NagleDelayedAck {
             socket.setSoTimeout(30_000);
             socket.setOption(StandardSocketOptions.TCP_NODELAY, nodelay);
             OutputStream out = socket.getOutputStream();
-            out.write("BULK\n".getBytes(StandardCharsets.UTF_8));
+            out.write(("BULK " + total + "\n").getBytes(StandardCharsets.UTF_8));
             byte[] chunk = "x".repeat(writeSize).getBytes(StandardCharsets.UTF_8);
             long start = System.nanoTime();
             for (int sent = 0; sent < total; sent += writeSize) out.write(chunk);
-            long segments = dataSegmentsSent(socket);
-            socket.shutdownOutput();
-            String answer = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8)).readLine();
-            if (!("received " + total).equals(answer)) throw new IOException("the server answered " + answer);
-            return new Bulk(nodelay, writeSize, Duration.ofNanos(System.nanoTime() - start), segments);
+            // write() returns once the kernel holds the bytes, not once they left: the server's count says they did.
+            var answer = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            if (!("received " + total).equals(answer.readLine())) throw new IOException("the server missed bytes");
+            return new Bulk(Duration.ofNanos(System.nanoTime() - start), dataSegmentsSent(socket));
         }
     }
 
-    /// The kernel's count of data segments this connection sent, from `ss -ti`, or -1. write() returns
-    /// once the kernel holds the bytes, not once they left: ask until none is unacknowledged.
-    static long dataSegmentsSent(Socket socket) {
-        try {
-            for (long deadline = System.nanoTime() + 30_000_000_000L; ; ) {
-                Process ss = new ProcessBuilder("ss", "-tinH", "state", "established",
-                        "( sport = :" + socket.getLocalPort() + " )").redirectErrorStream(true).start();
-                String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                if (!ss.waitFor(10, TimeUnit.SECONDS)) ss.destroyForcibly();
-                // One state asked for, so the line starts with Recv-Q and Send-Q (bytes not yet acknowledged).
-                Matcher m = Pattern.compile("^\\d+\\s+(\\d+)\\s[\\s\\S]*data_segs_out:(\\d+)").matcher(out);
-                if (!m.find()) return -1;
-                if (m.group(1).equals("0") || System.nanoTime() > deadline) return Long.parseLong(m.group(2));
-            }
-        } catch (IOException e) {
-            return -1;                  // no ss (Debian and Ubuntu: apt install iproute2)
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
+    /// The kernel's count of data segments this connection sent, from `ss -ti` (Debian, Ubuntu: apt install iproute2).
+    static long dataSegmentsSent(Socket socket) throws IOException {
+        Process ss = new ProcessBuilder("ss", "-tinH", "state", "established",
+                "( sport = :" + socket.getLocalPort() + " )").start();
+        Matcher m = Pattern.compile("data_segs_out:(\\d+)")
+                .matcher(new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
     // end::bulk[]
 
     /// The experiment: each way of sending, its median time, then the bulk transfer both ways.
     static void compare(String host, int port, int rounds) throws IOException {
-        for (Send how : Send.values()) {
-            Duration median = median(rounds(host, port, how, rounds));
-            log("%-10s median of %d requests: %.1f ms", how, rounds, median.toNanos() / 1e6);
-        }
+        for (Send how : Send.values()) rounds(host, port, how, rounds);
         bulk(host, port, false, BULK_BYTES / 10, 100);       // a warm-up: the timed runs then start equal
         for (boolean nodelay : List.of(false, true)) {
             Bulk run = bulk(host, port, nodelay, BULK_BYTES, 100);
-            log("bulk, %-11s: %d writes of %d bytes arrived in %d ms, in %d data segments", nodelay ? "TCP_NODELAY" : "Nagle on",
-                    BULK_BYTES / run.writeSize(), run.writeSize(), run.took().toMillis(), run.segments());
+            log("bulk, %-11s: %d writes of 100 bytes arrived in %d ms, in %d data segments",
+                    nodelay ? "TCP_NODELAY" : "Nagle on", BULK_BYTES / 100, run.took().toMillis(), run.segments());
         }
     }
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
-            Usage: ./jbang lessons/23_NagleDelayedAck.java [--rounds N]
-                   ./jbang lessons/23_NagleDelayedAck.java --serve [--bind ADDRESS] [--port N]
-                   ./jbang lessons/23_NagleDelayedAck.java --connect HOST [--port N] [--rounds N]
+            Usage: ./jbang lessons/23_NagleDelayedAck.java [--serve | --connect HOST] [--port N] [--rounds N]
 
-            Times a request sent in two small writes (Nagle on), in two writes with TCP_NODELAY,
-            and in one write; then a bulk transfer of 1 MB in 100-byte writes, Nagle on and off.
-
-              (no mode)     server and client on loopback, in this one process
-              --serve       only the server (bound to --bind, default 0.0.0.0)
+              (neither)     server and client on loopback, in this one process
+              --serve       only the server, on all of this host's addresses
               --connect     only the client, against a server on HOST
               --rounds N    requests per way of sending (default 20)
               --port N      the TCP port (default %d; 0 picks a free one for the server)
@@ -231,7 +165,6 @@ class NagleDelayedAck {
         var commandLine = new CommandLine(USAGE, args);
         boolean serve = commandLine.flag("--serve");
         String host = commandLine.text("--connect", null);
-        String bind = commandLine.text("--bind", "0.0.0.0");
         int rounds = commandLine.number("--rounds", 20, 1, 10_000);
         int port = commandLine.port(DEFAULT_PORT);
         commandLine.done();
@@ -239,7 +172,7 @@ class NagleDelayedAck {
             compare(host, port, rounds);
             return;
         }
-        try (Server server = start(serve ? bind : "127.0.0.1", serve ? port : 0)) {
+        try (Server server = start(serve ? "0.0.0.0" : "127.0.0.1", serve ? port : 0)) {
             log("listening on %s:%d", server.listener().getInetAddress().getHostAddress(), server.port());
             if (serve) server.acceptor().join(); else compare("127.0.0.1", server.port(), rounds);
         } catch (BindException e) {

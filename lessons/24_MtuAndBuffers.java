@@ -2,7 +2,6 @@
 //JAVA 25+
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.BindException;
 import java.net.DatagramPacket;
@@ -12,68 +11,47 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.net.StandardSocketOptions;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import jdk.net.ExtendedSocketOptions;
 
-/// Lesson 24 · MTU and buffers — a datagram larger than the path's MTU is lost once, then cut into
-/// fragments (or refused, with don't-fragment); TCP fits its segments to the path (the MSS); and
-/// one connection can carry at most a window of data per round trip, so a long fat path needs big
-/// socket buffers, which Linux grows by itself.
+/// Lesson 24 · MTU and buffers — a datagram too big for the path is cut into fragments, or, with don't-fragment,
+/// lost once and then refused; TCP fits its segments to the path (the MSS); a connection carries at most a window
+/// per round trip, so a long fat path needs big socket buffers, which Linux grows by itself.
 ///
-/// Run it on the course's hosts: `sudo ./jbang lessons/tools/Net.java --topology routed up`,
-/// `... Net.java mtu r-b 1280`, then `... Net.java on b ./jbang lessons/24_MtuAndBuffers.java --serve`
-/// and `... Net.java on a ./jbang lessons/24_MtuAndBuffers.java --mtu b`; for buffers, a delay on r
-/// (`... Net.java on r ./jbang lessons/tools/DelayLine.java --delay 25`) and `--buffers b` on a.
+/// Run it on the course's `routed` hosts, as the chapter shows: `--serve` on b, then `--mtu b` or `--buffers b` on a.
 /// Chapter: docs/chapters/24-mtu-and-buffers.adoc · Test: lessons/test/MtuAndBuffersTest.java
 /// Not here: small writes and the segments they make (lesson 23); datagrams in general (lesson 12).
 class MtuAndBuffers {
     static final int DEFAULT_PORT = 1234;
-    /// A small backlog: one client at a time measures.
-    static final int BACKLOG = 50;
-    /// Larger than the 1,280-byte MTU the chapter gives the path, smaller than Ethernet's 1,500.
-    static final int DATAGRAM = 1_400;
-    /// How long each throughput measurement sends.
-    static final Duration MEASURE = Duration.ofSeconds(2);
-    /// Receive buffers to measure with; 0 means "not set": the kernel's autotuning.
-    static final List<Integer> BUFFERS = List.of(8 << 10, 16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 0);
+    static final int BACKLOG = 50;                  // a small backlog: one client at a time measures
+    static final int DATAGRAM = 1_400;              // more than the path's MTU of 1,280, less than Ethernet's 1,500
+    static final long MEASURE_NANOS = 2_000_000_000L;       // how long each TCP connection is sent data
 
-    /// The far end: UDP datagrams are answered with their size; each TCP connection is sent
-    /// data for as long as the client's first line asks, as fast as the client reads it.
+    /// The far end: datagrams are answered with their size; each TCP connection is sent data for 2 s, as fast as read.
     record Server(DatagramSocket udp, ServerSocket tcp) implements AutoCloseable {
-        int port() {
-            return tcp.getLocalPort();
-        }
+        int port() { return tcp.getLocalPort(); }
 
         @Override
-        public void close() {
+        public void close() throws IOException {
             udp.close();
-            try {
-                tcp.close();
-            } catch (IOException e) {
-                // Closing: nothing more to do.
-            }
+            tcp.close();
         }
     }
 
     static Server serve(int port) throws IOException {
         var udp = new DatagramSocket(port);
-        var tcp = new ServerSocket();
-        tcp.bind(new InetSocketAddress(port), BACKLOG);
+        var tcp = new ServerSocket(port, BACKLOG);
         Thread.ofPlatform().daemon().name("udp").start(() -> {
-            byte[] buffer = new byte[65_536];
             while (!udp.isClosed()) {
                 try {
-                    var packet = new DatagramPacket(buffer, buffer.length);
+                    var packet = new DatagramPacket(new byte[65_536], 65_536);
                     udp.receive(packet);
                     trace("received a datagram of %d bytes from %s", packet.getLength(), packet.getSocketAddress());
                     byte[] answer = ("got " + packet.getLength()).getBytes(StandardCharsets.UTF_8);
@@ -84,13 +62,11 @@ class MtuAndBuffers {
             }
         });
         Thread.ofPlatform().daemon().name("tcp").start(() -> {
+            byte[] chunk = new byte[64 << 10];
             while (!tcp.isClosed()) {
-                try (Socket client = tcp.accept()) {
-                    int millis = Integer.parseInt(new String(client.getInputStream().readNBytes(6), StandardCharsets.UTF_8).strip());
-                    OutputStream out = client.getOutputStream();
-                    byte[] chunk = new byte[64 << 10];
-                    for (long end = System.nanoTime() + millis * 1_000_000L; System.nanoTime() < end; ) out.write(chunk);
-                } catch (IOException | NumberFormatException e) {
+                try (Socket client = tcp.accept(); OutputStream out = client.getOutputStream()) {
+                    for (long end = System.nanoTime() + MEASURE_NANOS; System.nanoTime() < end; ) out.write(chunk);
+                } catch (IOException e) {
                     if (!tcp.isClosed()) log("tcp: %s", e.getMessage());
                 }
             }
@@ -99,11 +75,9 @@ class MtuAndBuffers {
     }
 
     // tag::mtu[]
-    /// Sends four datagrams of `DATAGRAM` bytes to `host`, each waiting a second for its answer:
-    /// as Java sends by default, then with don't-fragment (DF) set, then both again, now that the
-    /// kernel has learned the path's MTU. Returns what happened.
-    static List<String> datagrams(String host, int port) throws IOException {
-        List<String> seen = new ArrayList<>();
+    /// Sends four datagrams of `DATAGRAM` bytes to `host`, each given a second for its answer: as Java sends by
+    /// default, then with don't-fragment (DF) set, then both again, now that the kernel knows the path's MTU.
+    static void datagrams(String host, int port) throws IOException {
         InetAddress to = InetAddress.getByName(host);
         try (var socket = new DatagramSocket()) {
             socket.setSoTimeout(1_000);
@@ -117,100 +91,63 @@ class MtuAndBuffers {
                     socket.send(new DatagramPacket(new byte[DATAGRAM], DATAGRAM, to, port));
                     var answer = new DatagramPacket(new byte[64], 64);
                     socket.receive(answer);
-                    outcome = "answered \"" + new String(answer.getData(), 0, answer.getLength(), StandardCharsets.UTF_8) + "\"";
+                    outcome = "answered \"%s\"".formatted(new String(answer.getData(), 0, answer.getLength()));
                 } catch (SocketTimeoutException e) {
                     outcome = "no answer within 1 s: lost";
                 } catch (IOException e) {
                     outcome = "send failed: " + e.getMessage();
                 }
-                String line = "datagram %d (%d bytes%s): %s; fragments made here: %d; path MTU now: %s".formatted(n, DATAGRAM,
-                        dontFragment ? ", DF" : "", outcome, ipCounter("FragCreates") - fragmentsBefore, pathMtu(to));
-                log("%s", line);
-                seen.add(line);
+                // The path MTU the kernel has learned for `to`, if any (`ip route get`).
+                String mtu = ask("mtu (\\d+)", "the interface's", "ip", "route", "get", to.getHostAddress());
+                log("datagram %d (%d bytes%s): %s; fragments made here: %d; path MTU now: %s", n, DATAGRAM,
+                        dontFragment ? ", DF" : "", outcome, ipCounter("FragCreates") - fragmentsBefore, mtu);
             }
         }
-        return seen;
-    }
-
-    /// The path MTU the kernel has learned for `host` (`ip route get`), or "the interface's".
-    static String pathMtu(InetAddress host) {
-        Matcher m = Pattern.compile("mtu (\\d+)").matcher(command("ip", "route", "get", host.getHostAddress()));
-        return m.find() ? m.group(1) : "the interface's";
     }
 
     /// One of the kernel's IP counters for this host (network namespace), from /proc/net/snmp.
     static long ipCounter(String name) throws IOException {
-        List<String> ip = Files.readAllLines(Path.of("/proc/net/snmp")).stream().filter(l -> l.startsWith("Ip: ")).toList();
+        var ip = Files.readAllLines(Path.of("/proc/net/snmp")).stream().filter(l -> l.startsWith("Ip: ")).toList();
         List<String> names = List.of(ip.get(0).split(" ")), values = List.of(ip.get(1).split(" "));
         return Long.parseLong(values.get(names.indexOf(name)));
     }
     // end::mtu[]
 
     // tag::throughput[]
-    /// One connection's throughput from `host`, with the receive buffer set to `receiveBuffer`
-    /// bytes before connecting (0: not set, the kernel tunes it). Returns Mbit/s, and the
-    /// connection's MSS and round-trip time as the kernel sees them.
-    record Measured(int receiveBuffer, double mbits, String mss, String rtt) {
-    }
-
-    static Measured throughput(String host, int port, int receiveBuffer) throws IOException {
+    /// One connection's throughput from `host` in Mbit/s, with the receive buffer set to `receiveBuffer` bytes
+    /// before connecting (0: not set, the kernel tunes it); printed with the MSS and round trip the kernel saw.
+    static double throughput(String host, int port, int receiveBuffer) throws IOException {
         try (var socket = new Socket()) {
             // Before connect: the window scale is agreed in the handshake, from the buffer's size.
             if (receiveBuffer > 0) socket.setReceiveBufferSize(receiveBuffer);
             socket.connect(new InetSocketAddress(host, port), 5_000);
             socket.setSoTimeout(10_000);
-            socket.getOutputStream().write("%5d\n".formatted(MEASURE.toMillis()).getBytes(StandardCharsets.UTF_8));
-            InputStream in = socket.getInputStream();
-            byte[] buffer = new byte[64 << 10];
-            long bytes = 0, start = System.nanoTime();
-            String info = "";
-            for (int n; (n = in.read(buffer)) != -1; ) {
-                bytes += n;
-                if (info.isEmpty() && System.nanoTime() - start > MEASURE.toNanos() / 2) info = tcpInfo(socket);
-            }
+            long start = System.nanoTime();
+            long bytes = socket.getInputStream().transferTo(OutputStream.nullOutputStream());     // read all, keep none
             double mbits = bytes * 8 / ((System.nanoTime() - start) / 1e9) / 1e6;
-            var m = new Measured(receiveBuffer, mbits, field(info, "mss:(\\d+)"), field(info, "rtt:([\\d.]+)"));
+            // Ask what the kernel knows of this connection, still open on our side (`ss -ti`): its MSS, round trip.
+            String[] ss = {"ss", "-tinH", "( sport = :" + socket.getLocalPort() + " )"};
             log("receive buffer %-9s %7.2f Mbit/s  (mss %s, rtt %s ms; SO_RCVBUF at the end: %d bytes)",
-                    receiveBuffer == 0 ? "autotuned" : (receiveBuffer >> 10) + " KiB", mbits, m.mss(), m.rtt(),
-                    socket.getReceiveBufferSize());
-            return m;
+                    receiveBuffer == 0 ? "autotuned" : (receiveBuffer >> 10) + " KiB", mbits,
+                    ask("mss:(\\d+)", "?", ss), ask("rtt:([\\d.]+)", "?", ss), socket.getReceiveBufferSize());
+            return mbits;
         }
     }
     // end::throughput[]
 
-    /// What `ss -ti` says about this connection: its MSS, round-trip time, windows.
-    static String tcpInfo(Socket socket) {
-        return command("ss", "-tinH", "state", "established", "( sport = :" + socket.getLocalPort() + " )");
-    }
-
-    static String field(String text, String regex) {
-        Matcher m = Pattern.compile(regex).matcher(text);
-        return m.find() ? m.group(1) : "?";
-    }
-
-    /// Runs a short command and returns its output, or "" where it cannot run.
-    static String command(String... command) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly();
-            return out;
-        } catch (IOException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
+    /// Runs `ip` or `ss` (iproute2) and returns the group `regex` finds in its output, or `otherwise`.
+    static String ask(String regex, String otherwise, String... command) throws IOException {
+        Process process = new ProcessBuilder(command).start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Matcher m = Pattern.compile(regex).matcher(out);
+        return m.find() ? m.group(1) : otherwise;
     }
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
-            Usage: ./jbang lessons/24_MtuAndBuffers.java --serve [--port N]
-                   ./jbang lessons/24_MtuAndBuffers.java --mtu HOST [--port N]
-                   ./jbang lessons/24_MtuAndBuffers.java --buffers HOST [--port N]
+            Usage: ./jbang lessons/24_MtuAndBuffers.java (--serve | --mtu HOST | --buffers HOST) [--port N]
 
-            Run on the course's hosts (sudo ./jbang lessons/tools/Net.java --topology routed up):
               --serve         the far end: answers datagrams with their size, sends TCP data
               --mtu HOST      four %d-byte datagrams to HOST: as Java sends them, with DF, and again
               --buffers HOST  one connection's throughput from HOST for each receive buffer size
@@ -222,29 +159,24 @@ class MtuAndBuffers {
     public static void main(String[] args) throws Exception {
         var commandLine = new CommandLine(USAGE, args);
         boolean serve = commandLine.flag("--serve");
-        String mtuHost = commandLine.text("--mtu", null);
-        String buffersHost = commandLine.text("--buffers", null);
-        String sizes = commandLine.text("--sizes", null);
+        String mtu = commandLine.text("--mtu", null);
+        String buffers = commandLine.text("--buffers", null);
+        String sizes = commandLine.text("--sizes", "8,16,32,64,128,256,0");
         int port = commandLine.port(DEFAULT_PORT);
         commandLine.done();
-        List<Integer> buffers = BUFFERS;
-        if (sizes != null) {
-            if (!sizes.matches("\\d{1,5}(,\\d{1,5})*")) throw commandLine.fail("--sizes is a list of KiB, e.g. 16,64,0");
-            buffers = List.of(sizes.split(",")).stream().map(k -> Integer.parseInt(k) << 10).toList();
-        }
-        if (mtuHost != null) {
-            datagrams(mtuHost, port);
-        } else if (buffersHost != null) {
-            for (int size : buffers) throughput(buffersHost, port, size);
-        } else if (serve) {
+        if (!serve && mtu == null && buffers == null) throw commandLine.fail("choose one: --serve, --mtu or --buffers");
+        if (!sizes.matches("\\d{1,5}(,\\d{1,5})*")) throw commandLine.fail("--sizes is a list of KiB, e.g. 16,64,0");
+        if (mtu != null) {
+            datagrams(mtu, port);
+        } else if (buffers != null) {
+            for (String kib : sizes.split(",")) throughput(buffers, port, Integer.parseInt(kib) << 10);
+        } else {
             try (Server server = serve(port)) {
                 log("listening on 0.0.0.0:%d, UDP and TCP", server.port());
                 Thread.currentThread().join();
             } catch (BindException e) {
                 CommandLine.exitPortInUse(port, e);
             }
-        } else {
-            throw commandLine.fail("say what to do: --serve, --mtu HOST or --buffers HOST");
         }
     }
 
