@@ -28,8 +28,8 @@ import java.util.concurrent.ConcurrentHashMap;
 class PassiveEcho {
     static final int DEFAULT_PORT = 1234;
     static final int MAX_LINE = 8192;   // the longest line the server accepts, in bytes, not counting the newline
-    /// How many finished connections the kernel may hold for us before accept() takes them. The JDK's default
-    /// is 50: a crowd of 2,000 clients then waits in SYN retries for half a minute. Linux caps it at somaxconn.
+    /// How many finished connections the kernel may hold for us before accept() takes them. The JDK's default is 50: a
+    /// crowd of 2,000 clients then waits in SYN retries for half a minute. Linux caps the number at net.core.somaxconn.
     static final int BACKLOG = 1024;
 
     enum Mode { LINES, BYTES }   // what it echoes: whole lines (the course's protocol), or whatever each read returns
