@@ -5,7 +5,6 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,34 +27,25 @@ import java.util.concurrent.ConcurrentHashMap;
 /// messages that are not lines (lesson 15).
 class PassiveEcho {
     static final int DEFAULT_PORT = 1234;
-    /// The longest line the server accepts, in bytes, not counting the newline.
-    static final int MAX_LINE = 8192;
-    /// How many finished connections the kernel may hold for us before accept() takes them. The
-    /// JDK's default is 50: a crowd of 2,000 clients then waits in SYN retries for half a minute.
-    /// Linux caps the number at net.core.somaxconn (4096 here).
+    static final int MAX_LINE = 8192;   // the longest line the server accepts, in bytes, not counting the newline
+    /// How many finished connections the kernel may hold for us before accept() takes them. The JDK's default is 50: a
+    /// crowd of 2,000 clients then waits in SYN retries for half a minute. Linux caps the number at net.core.somaxconn.
     static final int BACKLOG = 1024;
 
-    /// What the server echoes: whole lines (the course's protocol), or whatever each read returns.
-    enum Mode { LINES, BYTES }
+    enum Mode { LINES, BYTES }   // what it echoes: whole lines (the course's protocol), or whatever each read returns
 
     /// A running server: the port it got, and `close()` to stop it and every connection it holds.
     record Server(ServerSocket listener, Set<Socket> connections, Thread acceptor) implements AutoCloseable {
-        int port() {
-            return listener.getLocalPort();
-        }
+        int port() { return listener.getLocalPort(); }
 
         @Override
         public void close() throws IOException {
             listener.close();                       // accept() in the acceptor throws: its loop ends
-            for (Socket connection : connections) {
-                connection.close();                 // a handler blocked in read() wakes with an exception
-            }
+            for (Socket connection : connections) connection.close();   // read() in each handler throws: it ends
         }
     }
 
-    static Server start(int port) throws IOException {
-        return start(port, Mode.LINES);
-    }
+    static Server start(int port) throws IOException { return start(port, Mode.LINES); }
 
     // tag::start[]
     static Server start(int port, Mode mode) throws IOException {
@@ -76,8 +66,7 @@ class PassiveEcho {
                 connections.add(client);
                 log("accepted %s -> %s", client.getRemoteSocketAddress(), client.getLocalSocketAddress());
                 // Give the connection its own thread so the acceptor can go straight back to accept().
-                Thread.ofVirtual().name("client " + client.getPort())
-                        .start(() -> serve(client, connections, mode));
+                Thread.ofVirtual().name("client " + client.getPort()).start(() -> serve(client, connections, mode));
             } catch (IOException e) {
                 if (!listener.isClosed()) log("accept failed: %s", e.getMessage());
             }
@@ -85,12 +74,12 @@ class PassiveEcho {
         log("listening socket closed; no more clients");
     }
     // end::start[]
-
     // tag::serve[]
     static void serve(Socket client, Set<Socket> connections, Mode mode) {
         try (client) {
             try {
                 if (mode == Mode.LINES) echoLines(client); else echoBytes(client);
+                log("end of stream: the client closed its side; closing ours");
             } catch (LineTooLongException e) {
                 log("refused: %s", e.getMessage());
                 refuse(client, "ERROR " + e.getMessage() + "; closing");
@@ -105,75 +94,53 @@ class PassiveEcho {
     static void echoLines(Socket client) throws IOException {
         // Buffer what we read: one read() call to the kernel fetches as many bytes as have arrived.
         InputStream in = new BufferedInputStream(client.getInputStream());
-        OutputStream out = client.getOutputStream();
         while (true) {
             trace("waiting in read() for a line");
             // Passive mode: nothing is handed to us; we ask for the next line and wait for it.
             String line = readLine(in, MAX_LINE);
-            if (line == null) {
-                log("end of stream: the client closed its side; closing ours");
-                return;
-            }
+            if (line == null) return;               // end of stream: the client closed its side
             trace("read \"%s\"; echoing it", line);
-            out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            client.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
         }
     }
     // end::serve[]
-
     // tag::bytes[]
     /// Echoes whatever each read returns, as a plain `recv`/`sendall` loop does: no framing at all,
     /// so a client that sends bytes without a newline still gets them back.
     static void echoBytes(Socket client) throws IOException {
-        InputStream in = client.getInputStream();
-        OutputStream out = client.getOutputStream();
         byte[] buffer = new byte[8192];
         while (true) {
             trace("waiting in read() for bytes");
-            int count = in.read(buffer);            // returns as soon as any bytes have arrived
-            if (count == -1) {
-                log("end of stream: the client closed its side; closing ours");
-                return;
-            }
+            int count = client.getInputStream().read(buffer);      // returns as soon as any bytes have arrived
+            if (count == -1) return;                               // end of stream: the client closed its side
             trace("read %d bytes; echoing them", count);
-            out.write(buffer, 0, count);
+            client.getOutputStream().write(buffer, 0, count);
         }
     }
     // end::bytes[]
-
     // tag::readline[]
-    /// Reads bytes up to the next `\n` and returns them as text without the line ending, or null at
-    /// end of stream. A last line without `\n` before end of stream still counts as a line.
-    /// A line longer than `max` bytes is refused before it can fill memory.
+    /// Reads bytes up to the next `\n` and returns them as text without the line ending, or null at end of
+    /// stream; a last line without `\n` still counts. A line over `max` bytes is refused before it fills memory.
     static String readLine(InputStream in, int max) throws IOException {
         var line = new ByteArrayOutputStream();
         while (true) {
             int b = in.read();                      // one byte, from the buffer in front of the socket
-            if (b == -1) {
-                return line.size() == 0 ? null : text(line);
+            if (b == -1 && line.size() == 0) return null;
+            if (b == -1 || b == '\n') {
+                String text = line.toString(StandardCharsets.UTF_8);
+                return text.endsWith("\r") ? text.substring(0, text.length() - 1) : text;   // telnet sends \r\n
             }
-            if (b == '\n') {
-                return text(line);
-            }
-            if (line.size() == max) {
-                throw new LineTooLongException("line longer than " + max + " bytes");
-            }
+            if (line.size() == max) throw new LineTooLongException("line longer than " + max + " bytes");
             line.write(b);
         }
     }
     // end::readline[]
 
-    static String text(ByteArrayOutputStream bytes) {
-        String s = bytes.toString(StandardCharsets.UTF_8);
-        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;   // telnet sends \r\n
-    }
-
-    /// Sends a last line in a way that lets the client really read it.
+    /// Sends a last line so that the client can really read it: closing a socket with unread bytes in its receive
+    /// buffer makes Linux send a reset (RST), which can destroy our message before the client reads it.
     static void refuse(Socket client, String message) throws IOException {
         client.getOutputStream().write((message + "\n").getBytes(StandardCharsets.UTF_8));
-        // Closing a socket with unread bytes in its receive buffer makes Linux send a reset (RST),
-        // which can destroy our message before the client reads it. So: send FIN first, then
-        // read and discard what the client still sends, for a short while, then close.
+        // Send FIN first, then read and discard what the client still sends, for a short while, then close.
         client.shutdownOutput();
         client.setSoTimeout(2_000);
         try {
@@ -184,25 +151,18 @@ class PassiveEcho {
     }
 
     static final class LineTooLongException extends IOException {
-        LineTooLongException(String message) {
-            super(message);
-        }
+        LineTooLongException(String message) { super(message); }
     }
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
             Usage: ./jbang lessons/05_PassiveEcho.java [--port N] [--bytes] [--help]
-
-            A line echo server in passive mode: each connection's handler calls read
-            for the next line itself, echoes it, and sees the client's close as end of stream.
-
               --port N   the TCP port to listen on (default %d; 0 picks any free port)
               --bytes    echo whatever each read returns, newline or not (no framing)
               --help     print this help and exit
 
-            Then, in another terminal:  nc -N localhost 1234
-            (-N: when you press Ctrl-D, nc shuts down its sending side, and the lesson sees end of stream)
+            Then, in another terminal:  nc -N localhost 1234   (-N: Ctrl-D then ends the stream)
             """.formatted(DEFAULT_PORT);
 
     public static void main(String[] args) throws Exception {

@@ -114,7 +114,8 @@ class BindListenAcceptTest {
             try (Socket accepted = BindListenAccept.acceptOne(listener)) {
                 assertThat(accepted.getPort()).as("accept returns the oldest connection first")
                         .isEqualTo(clients.get(i).getLocalPort());
-                assertThat(BindListenAccept.readSome(accepted, Duration.ofSeconds(5)))
+                accepted.setSoTimeout(5_000);
+                assertThat(BindListenAccept.readSome(accepted))
                         .as("bytes sent before accept waited in the kernel").isEqualTo("before accept " + i + "\n");
             }
         }
@@ -182,12 +183,13 @@ class BindListenAcceptTest {
     @Test
     void theLessonsOwnClientsFillTheQueue() throws IOException {
         ServerSocket listener = listening(BACKLOG);
-        List<BindListenAccept.DemoClient> clients = BindListenAccept.connectClients(listener.getLocalPort(), BACKLOG + 2);
-        clients.forEach(client -> closeLater(client.socket()));
+        List<Socket> clients = BindListenAccept.connectClients(listener.getLocalPort(), BACKLOG + 2);
+        clients.forEach(this::closeLater);
         assertThat(clients).hasSizeGreaterThanOrEqualTo(BACKLOG);
         if (isLinux()) assertThat(clients).hasSize(BACKLOG + 1);
         try (Socket first = BindListenAccept.acceptOne(listener)) {
-            assertThat(BindListenAccept.readSome(first, Duration.ofSeconds(5))).isEqualTo("hello from client 1\n");
+            first.setSoTimeout(5_000);
+            assertThat(BindListenAccept.readSome(first)).isEqualTo("hello from client 1\n");
         }
     }
 
@@ -208,7 +210,9 @@ class BindListenAcceptTest {
         int applied = BindListenAccept.bindAndListen(listener, 0, 100_000);
         assertThat(applied).as("what the lesson says the kernel applied").isEqualTo(somaxconn);
         assertThat(Listeners.backlog(listener.getLocalPort())).as("what ss says the kernel applied").isEqualTo(somaxconn);
-        assertThat(BindListenAccept.appliedBacklog(3)).as("a small backlog is kept").isEqualTo(3);
+        ServerSocket small = closeLater(BindListenAccept.create(true));
+        assertThat(BindListenAccept.bindAndListen(small, 0, 3)).as("a small backlog is kept").isEqualTo(3);
+        assertThat(Listeners.backlog(small.getLocalPort())).as("what ss says of the small one").isEqualTo(3);
     }
 
     @Test
@@ -235,7 +239,7 @@ class BindListenAcceptTest {
         Socket client = connect(port, Duration.ofSeconds(5));
         Socket connection = BindListenAccept.acceptOne(listener);
 
-        BindListenAccept.closeServerFirst(connection, listener, List.of(new BindListenAccept.DemoClient(1, client, true)));
+        BindListenAccept.closeServerFirst(connection, listener, List.of(client));
         assertThat(client.isClosed()).as("the client saw end of stream and closed its side").isTrue();
         if (ssWorks()) await().atMost(Duration.ofSeconds(5)).until(() -> timeWaitOn(port));
         return port;
