@@ -198,7 +198,8 @@ class TcpChat {
             }
             log("%s left", client.nick);
         } catch (IOException e) {
-            log("%s is gone: %s", client.nick, e.getMessage());
+            // A reset from the client. A socket we closed (cut off, or the server stopping) was narrated there.
+            if (!client.socket.isClosed()) log("%s is gone: %s", client.nick, e.getMessage());
         } finally {
             room.leave(client, "left");
             // Let the writer send what is queued and close (or close now if the queue is full).
@@ -237,7 +238,7 @@ class TcpChat {
             }
             out.flush();                                    // a HangUp: the last lines go out
         } catch (IOException | InterruptedException e) {
-            log("cannot write to %s: %s", client.nick, e.getMessage());   // a reset, or we cut it off
+            if (!client.socket.isClosed()) log("cannot write to %s: %s", client.nick, e.getMessage());   // a reset
         } finally {
             closeQuietly(client.socket);
         }
