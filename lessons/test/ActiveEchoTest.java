@@ -46,7 +46,7 @@ class ActiveEchoTest {
             sender.finished().get(LIMIT.toSeconds(), TimeUnit.SECONDS);
             assertThat(sender.written()).isEqualTo(sender.total());
             await().atMost(LIMIT).until(() -> connection.mailboxDepth() == lines);
-            assertThat(connection.mailboxHighWater()).isEqualTo(lines);
+            assertThat(connection.highWater).isEqualTo(lines);
 
             server.resumeOwners();
             sender.expectAllEchoedInOrder();
@@ -58,7 +58,7 @@ class ActiveEchoTest {
     void aRunningOwnerKeepsTheMailboxShort() throws IOException {
         try (var client = new LineClient(server.port())) {
             for (int i = 0; i < 50; i++) assertThat(client.ask("ping " + i)).isEqualTo("ping " + i);
-            assertThat(onlyConnection().mailboxHighWater())
+            assertThat(onlyConnection().highWater)
                     .as("one line at a time, each answered before the next: one message waits at most")
                     .isEqualTo(1);
         }
