@@ -92,7 +92,7 @@ class TcpVsUdp {
     // end::udp[]
 
     // tag::nobody[]
-    static IOException connectWhereNobodyListens() throws IOException {
+    static IOException connectWhereNobodyListens() {
         // Bind a TCP socket but never listen(): the port is ours, and nobody accepts on it.
         try (var bound = new Socket(); var client = new Socket()) {
             bound.bind(new InetSocketAddress(LOOPBACK, 0));
