@@ -9,10 +9,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,27 +18,21 @@ import java.util.List;
 ///
 /// Run it: `./jbang lessons/02_TcpVsUdp.java [--port 1234]`; it shows each difference on loopback and exits.
 /// Chapter: docs/chapters/02-tcp-vs-udp.adoc · Test: lessons/test/TcpVsUdpTest.java
-/// Not here: framing messages on a stream (lesson 15), a UDP server and lost datagrams (lesson 12).
+/// Not here: framing messages on a stream (lesson 15), a UDP server, lost datagrams, connected UDP (lesson 12).
 class TcpVsUdp {
     static final int DEFAULT_PORT = 1234;
     static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
-    /// No read, receive or connect in this lesson waits longer than this.
-    static final int TIMEOUT_MS = 5_000;
+    static final int TIMEOUT_MS = 5_000;             // no read, receive or connect here waits longer
 
     // tag::tcp[]
     /// A TCP connection with both ends in this program: a writer and the reader that accept() gave us.
     record TcpPair(ServerSocket listener, Socket writer, Socket reader) implements AutoCloseable {
-        int port() { return listener.getLocalPort(); }
-
         @Override
-        public void close() throws IOException {
-            try (listener; writer; reader) { /* closes all three */ }
-        }
+        public void close() throws IOException { try (listener; writer; reader) { /* closes all three */ } }
     }
 
     static TcpPair connectTcp(int port) throws IOException {
-        var listener = new ServerSocket();
-        listener.bind(new InetSocketAddress(LOOPBACK, port));
+        var listener = new ServerSocket(port, 1, LOOPBACK);     // backlog 1: the one client is our own writer
         var writer = new Socket(LOOPBACK, listener.getLocalPort());
         Socket reader = listener.accept();
         reader.setSoTimeout(TIMEOUT_MS);
@@ -55,14 +46,13 @@ class TcpVsUdp {
 
     /// Waits until the kernel holds at least `bytes` unread bytes in the socket's receive buffer.
     static void awaitBuffered(Socket socket, int bytes) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMillis(TIMEOUT_MS).toNanos();
-        while (socket.getInputStream().available() < bytes) {
-            if (System.nanoTime() > deadline) throw new SocketTimeoutException("the bytes did not arrive");
+        for (int waitedMs = 0; socket.getInputStream().available() < bytes; waitedMs++) {
+            if (waitedMs == TIMEOUT_MS) throw new IOException("the bytes did not arrive");
             Thread.sleep(1);
         }
     }
 
-    /// Calls read() exactly once with a buffer of `size` bytes and returns what that one call got.
+    /// Calls read() exactly once: it returns what has arrived, at most `size` bytes.
     static String readOnce(Socket socket, int size) throws IOException {
         byte[] buffer = new byte[size];
         int n = socket.getInputStream().read(buffer);
@@ -74,23 +64,23 @@ class TcpVsUdp {
     /// Two UDP sockets: no connection between them, only addresses.
     record UdpPair(DatagramSocket sender, DatagramSocket receiver) implements AutoCloseable {
         @Override
-        public void close() {
-            try (sender; receiver) { /* closes both */ }
-        }
+        public void close() { try (sender; receiver) { /* closes both */ } }
     }
 
-    static UdpPair udpPair(int port) throws SocketException {
+    static UdpPair udpPair(int port) throws IOException {
         var receiver = new DatagramSocket(new InetSocketAddress(LOOPBACK, port));
         receiver.setSoTimeout(TIMEOUT_MS);
         return new UdpPair(new DatagramSocket(new InetSocketAddress(LOOPBACK, 0)), receiver);
     }
 
-    /// Sends each message as its own datagram to the receiver's address.
+    /// Sends one datagram to `port` on loopback. It returns normally: nobody tells the sender anything.
+    static void sendTo(DatagramSocket socket, int port, String message) throws IOException {
+        byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+        socket.send(new DatagramPacket(bytes, bytes.length, LOOPBACK, port));
+    }
+
     static void sendEach(UdpPair pair, List<String> messages) throws IOException {
-        for (String message : messages) {
-            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
-            pair.sender().send(new DatagramPacket(bytes, bytes.length, pair.receiver().getLocalSocketAddress()));
-        }
+        for (String message : messages) sendTo(pair.sender(), pair.receiver().getLocalPort(), message);
     }
 
     /// Calls receive() exactly once with a buffer of `size` bytes: one datagram, or as much of it as fits.
@@ -102,69 +92,38 @@ class TcpVsUdp {
     // end::udp[]
 
     // tag::nobody[]
-    record Refusal(IOException error, Duration took) {}
-
-    /// Connects to a port where nothing listens; returns the error and how long it took to come.
-    static Refusal connectWhereNobodyListens() throws IOException {
+    static IOException connectWhereNobodyListens() {
         // Bind a TCP socket but never listen(): the port is ours, and nobody accepts on it.
         try (var bound = new Socket(); var client = new Socket()) {
             bound.bind(new InetSocketAddress(LOOPBACK, 0));
-            long start = System.nanoTime();
-            try {
-                client.connect(bound.getLocalSocketAddress(), TIMEOUT_MS);
-                return new Refusal(null, Duration.ofNanos(System.nanoTime() - start));
-            } catch (IOException e) {
-                return new Refusal(e, Duration.ofNanos(System.nanoTime() - start));
-            }
+            client.connect(bound.getLocalSocketAddress(), TIMEOUT_MS);
+            return null;
+        } catch (IOException e) {
+            return e;
         }
     }
 
     /// A UDP port with nobody on it: bind one, note its number, let it go.
-    static int unusedUdpPort() throws SocketException {
+    static int unusedUdpPort() throws IOException {
         try (var probe = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
             return probe.getLocalPort();
         }
     }
-
-    /// Sends one datagram from an unconnected socket. Returns normally: nobody tells the sender anything.
-    static void sendTo(int port, String message) throws IOException {
-        try (var socket = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
-            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
-            socket.send(new DatagramPacket(bytes, bytes.length, LOOPBACK, port));
-        }
-    }
-
-    /// The same from a connected socket: the kernel keeps the ICMP "port unreachable" and the next receive throws it.
-    static IOException sendConnectedThenReceive(int port, String message) throws IOException {
-        try (var socket = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
-            socket.connect(LOOPBACK, port);
-            socket.setSoTimeout(TIMEOUT_MS);
-            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
-            socket.send(new DatagramPacket(bytes, bytes.length));
-            try {
-                socket.receive(new DatagramPacket(new byte[100], 100));
-                return null;
-            } catch (IOException e) {
-                return e;
-            }
-        }
-    }
     // end::nobody[]
 
-    static void showStream(TcpPair tcp) throws Exception {
+    static void showStream(Socket writer, Socket reader) throws Exception {
         List<String> pieces = List.of("one\n", "two\n", "three\n");
-        writeEach(tcp.writer(), pieces);
+        writeEach(writer, pieces);
         log("TCP: three write() calls returned: %s", pieces.stream().map(TcpVsUdp::quote).toList());
-        awaitBuffered(tcp.reader(), 14);
+        awaitBuffered(reader, 14);
         log("TCP: nobody has called read() yet, and the reader's kernel already holds %d bytes",
-                tcp.reader().getInputStream().available());
-        String got = readOnce(tcp.reader(), 1024);
+                reader.getInputStream().available());
+        String got = readOnce(reader, 1024);
         log("TCP: ONE read() returned %d bytes: %s. Three writes, one read: no boundaries", got.length(), quote(got));
-        writeEach(tcp.writer(), List.of("0123456789"));
-        awaitBuffered(tcp.reader(), 10);
-        log("TCP: one write of \"0123456789\"; read() with a 4-byte buffer: %s", quote(readOnce(tcp.reader(), 4)));
-        log("TCP: the next read(): %s. Nothing is lost: the rest waits in the kernel",
-                quote(readOnce(tcp.reader(), 1024)));
+        writeEach(writer, List.of("0123456789"));
+        awaitBuffered(reader, 10);
+        log("TCP: one write of \"0123456789\"; read() with a 4-byte buffer: %s", quote(readOnce(reader, 4)));
+        log("TCP: the next read(): %s. Nothing is lost: the rest waits in the kernel", quote(readOnce(reader, 1024)));
     }
 
     static void showDatagrams(UdpPair udp) throws IOException {
@@ -180,35 +139,26 @@ class TcpVsUdp {
                 quote(receiveOnce(udp.receiver(), 1024)));
     }
 
-    static void showNobodyListening() throws IOException {
+    static void showNobodyListening(UdpPair udp) throws IOException {
         for (String attempt : List.of("first", "second")) {     // the first one also loads classes
-            Refusal refusal = connectWhereNobodyListens();
+            long start = System.nanoTime();
+            IOException refused = connectWhereNobodyListens();
             log("TCP: connect() where nothing listens, %s try: %s \"%s\" after %.3f ms", attempt,
-                    refusal.error().getClass().getSimpleName(), refusal.error().getMessage(),
-                    refusal.took().toNanos() / 1e6);
+                    refused.getClass().getSimpleName(), refused.getMessage(), (System.nanoTime() - start) / 1e6);
         }
         int port = unusedUdpPort();
-        sendTo(port, "anyone there?");
+        sendTo(udp.sender(), port, "anyone there?");
         log("UDP: send() to 127.0.0.1:%d where nothing is bound: returned normally, no error", port);
-        IOException later = sendConnectedThenReceive(port, "anyone there?");
-        log("UDP: the same from a connected DatagramSocket: send() returned, then receive() threw %s",
-                later == null ? "nothing" : later.getClass().getSimpleName());
     }
 
-    static String quote(String text) {
-        return "\"" + text.replace("\n", "\\n") + "\"";
-    }
+    static String quote(String text) { return "\"" + text.replace("\n", "\\n") + "\""; }
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
             Usage: ./jbang lessons/02_TcpVsUdp.java [--port N] [--help]
 
-            Shows, live on loopback, how a TCP byte stream and UDP datagrams differ:
-            boundaries, truncation, and what happens when nobody is listening.
-
-              --port N   the TCP port, and the UDP port with the same number, to use
-                         (default %d; 0 picks a free one)
+              --port N   the TCP port, and the UDP port with the same number (default %d; 0 picks a free one)
               --help     print this help and exit
             """.formatted(DEFAULT_PORT);
 
@@ -216,13 +166,13 @@ class TcpVsUdp {
         var commandLine = new CommandLine(USAGE, args);
         int port = commandLine.port(DEFAULT_PORT);
         commandLine.done();
-        try (TcpPair tcp = connectTcp(port); UdpPair udp = udpPair(tcp.port())) {
-            log("TCP: listening on %s:%d; connected %s -> %s", LOOPBACK.getHostAddress(), tcp.port(),
+        try (TcpPair tcp = connectTcp(port); UdpPair udp = udpPair(tcp.listener().getLocalPort())) {
+            log("TCP: listening on %s:%d; connected %s -> %s", LOOPBACK.getHostAddress(), tcp.listener().getLocalPort(),
                     tcp.writer().getLocalSocketAddress(), tcp.reader().getLocalSocketAddress());
             log("UDP: bound %s, the same number: a UDP port is not a TCP port", udp.receiver().getLocalSocketAddress());
-            showStream(tcp);
+            showStream(tcp.writer(), tcp.reader());
             showDatagrams(udp);
-            showNobodyListening();
+            showNobodyListening(udp);
             log("TCP's \"reliable\": bytes reach the peer's kernel in order, once, or you get an error."
                     + " Not: the peer's program has read them");
         } catch (BindException e) {

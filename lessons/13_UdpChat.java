@@ -1,17 +1,13 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 25+
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.BindException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.PortUnreachableException;
 import java.net.SocketAddress;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -21,25 +17,21 @@ import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 
 /// Lesson 13 · UDP chat — the server knows its peers only from the datagrams they send, and relays.
 ///
-///
 /// Run it: `./jbang lessons/13_UdpChat.java [--port 1234] [--silence SECONDS]`; join it:
-/// `./jbang lessons/13_UdpChat.java --client` or `nc -u 127.0.0.1 1234`.
+/// `nc -u 127.0.0.1 1234` or `python3 docs/other-languages/python/udp_chat_client.py`.
 /// Chapter: docs/chapters/13-udp-chat.adoc · Test: lessons/test/UdpChatTest.java ·
 /// Lab: labs/06-reliable-udp
-/// Not here: delivery that survives loss (lab 06), a chat over TCP where the server sees each
-/// member leave (lesson 14).
+/// Not here: a client (join with `nc -u` or the course's Python client, chapter 13), delivery that
+/// survives loss (lab 06), a chat over TCP where the server sees each member leave (lesson 14).
 class UdpChat {
     static final int DEFAULT_PORT = 1234;
     /// The longest message the server relays, in bytes: with its sender's name in front it still
     /// fits the 1024 bytes that the course's Python UDP chat client reads.
     static final int MAX_MESSAGE = 960;
-    static final int MAX_DATAGRAM = 1024;
     // No backlog: UDP has no listen() and no accept queue. Datagrams wait in the socket's receive
     // buffer, and when it is full the kernel drops them (chapter 12 shows it).
     static final Duration DEFAULT_SILENCE = Duration.ofMinutes(5);
@@ -48,40 +40,26 @@ class UdpChat {
     /// datagrams with a newline (as `nc` does), so that what it receives looks the same way.
     record Peer(Instant lastHeard, boolean endsLines) {}
 
-    /// A running server: its port, its peers, and `close()` to stop it.
-    record Server(DatagramSocket socket, Map<SocketAddress, Peer> peerTable, Thread loop) implements AutoCloseable {
-        int port() {
-            return socket.getLocalPort();
-        }
-
-        Set<SocketAddress> peers() {
-            return Set.copyOf(peerTable.keySet());
-        }
+    /// A running server: its port, its table of peers, and `close()` to stop it.
+    record Server(DatagramSocket socket, Map<SocketAddress, Peer> peers, Thread loop) implements AutoCloseable {
+        int port() { return socket.getLocalPort(); }
 
         @Override
-        public void close() {
-            socket.close();
-        }
+        public void close() { socket.close(); }
     }
 
-    static Server start(int port) throws SocketException {
-        return start(port, DEFAULT_SILENCE, InstantSource.system());
-    }
-
-    static Server start(int port, Duration silence, InstantSource clock) throws SocketException {
-        return start(InetAddress.getLoopbackAddress(), port, silence, clock);
+    static Server start(int port) throws IOException {
+        return start(InetAddress.getLoopbackAddress(), port, DEFAULT_SILENCE, InstantSource.system());
     }
 
     // tag::start[]
-    /// Binds `address` (loopback unless told otherwise: which address decides who can join,
-    /// lesson 21) and relays from there.
-    static Server start(InetAddress address, int port, Duration silence, InstantSource clock) throws SocketException {
+    /// Binds `address` (which address decides who can join: lesson 21) and relays from there.
+    static Server start(InetAddress address, int port, Duration silence, InstantSource clock) throws IOException {
         var socket = new DatagramSocket(new InetSocketAddress(address, port));
         // Wake from receive() now and then even when nobody talks, to forget the silent.
         socket.setSoTimeout(Math.clamp(silence.toMillis() / 4, 10, 1_000));
         Map<SocketAddress, Peer> peers = new ConcurrentHashMap<>();
-        Thread loop = Thread.ofPlatform().name("udp-chat")
-                .start(() -> serve(socket, peers, silence, clock));
+        Thread loop = Thread.ofPlatform().name("udp-chat").start(() -> serve(socket, peers, silence, clock));
         return new Server(socket, peers, loop);
     }
     // end::start[]
@@ -105,9 +83,19 @@ class UdpChat {
                 String text = raw.strip();
                 // Whoever sends us a datagram is a peer from now on: that is the only way we learn of it.
                 Peer known = peers.put(from, new Peer(clock.instant(), endsLines));
-                if (known == null) welcome(socket, peers, from);
+                if (known == null) {
+                    log("new peer %s; peers now: %d", from, peers.size());
+                    send(socket, from, "* welcome, " + name(from) + "; others here: " + (peers.size() - 1)
+                            + "; /quit leaves", endsLines);
+                    relay(socket, peers, from, "* " + name(from) + " joined");
+                }
                 switch (text) {
-                    case "/quit", "exit" -> leave(socket, peers, from);
+                    case "/quit", "exit" -> {
+                        peers.remove(from);
+                        log("%s left; peers now: %d", from, peers.size());
+                        send(socket, from, "* bye", endsLines);
+                        relay(socket, peers, from, "* " + name(from) + " left");
+                    }
                     case "/join", "" -> { }                 // heard from, nothing to relay
                     default -> {
                         trace("%s says \"%s\"; relaying it to %d peer(s)", from, text, peers.size() - 1);
@@ -122,35 +110,20 @@ class UdpChat {
         }
         log("socket closed; the chat is over");
     }
-
-    static void welcome(DatagramSocket socket, Map<SocketAddress, Peer> peers, SocketAddress peer) {
-        log("new peer %s; peers now: %d", peer, peers.size());
-        send(socket, peer, "* welcome, " + name(peer) + "; others here: " + (peers.size() - 1) + "; /quit leaves",
-                peers.get(peer).endsLines());
-        relay(socket, peers, peer, "* " + name(peer) + " joined");
-    }
-
-    static void leave(DatagramSocket socket, Map<SocketAddress, Peer> peers, SocketAddress peer) {
-        Peer gone = peers.remove(peer);
-        log("%s left; peers now: %d", peer, peers.size());
-        send(socket, peer, "* bye", gone.endsLines());
-        relay(socket, peers, peer, "* " + name(peer) + " left");
-    }
     // end::serve[]
 
     // tag::forget[]
     /// UDP never tells a server that a peer has gone: a peer that stops talking is forgotten.
     static void forgetSilent(DatagramSocket socket, Map<SocketAddress, Peer> peers, Duration silence, Instant now) {
-        for (var entry : peers.entrySet()) {
-            if (entry.getValue().lastHeard().plus(silence).isBefore(now)) {
-                SocketAddress peer = entry.getKey();
+        peers.forEach((peer, state) -> {
+            if (state.lastHeard().plus(silence).isBefore(now)) {
                 peers.remove(peer);
                 log("forgot %s: silent for more than %d s", peer, silence.toSeconds());
                 send(socket, peer, "* you were silent for more than " + silence.toSeconds()
-                        + " s and are forgotten; say something to join again", entry.getValue().endsLines());
+                        + " s and are forgotten; say something to join again", state.endsLines());
                 relay(socket, peers, peer, "* " + name(peer) + " was forgotten (silent too long)");
             }
-        }
+        });
     }
     // end::forget[]
 
@@ -172,96 +145,29 @@ class UdpChat {
     }
     // end::relay[]
 
-    static String name(SocketAddress address) {
-        return address instanceof InetSocketAddress a ? a.getAddress().getHostAddress() + ":" + a.getPort()
-                : address.toString();
+    static String name(SocketAddress peer) {
+        return ((InetSocketAddress) peer).getAddress().getHostAddress() + ":" + ((InetSocketAddress) peer).getPort();
     }
-
-    // tag::client[]
-    /// A chat client: a socket connected to the server, and a thread that prints what arrives.
-    record Client(DatagramSocket socket, Thread receiver) implements AutoCloseable {
-        static Client join(InetSocketAddress server, Consumer<String> display) throws IOException {
-            var socket = new DatagramSocket();
-            socket.connect(server);                  // only the server's datagrams reach us
-            Thread receiver = Thread.ofPlatform().name("receiver").daemon()
-                    .start(() -> receiveLoop(socket, display));
-            var client = new Client(socket, receiver);
-            client.say("/join");
-            return client;
-        }
-
-        void say(String text) throws IOException {
-            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-            socket.send(new DatagramPacket(bytes, bytes.length));
-        }
-
-        static void receiveLoop(DatagramSocket socket, Consumer<String> display) {
-            byte[] buffer = new byte[MAX_DATAGRAM];
-            while (!socket.isClosed()) {
-                try {
-                    var packet = new DatagramPacket(buffer, buffer.length);
-                    socket.receive(packet);          // this thread waits here while main waits for the keyboard
-                    display.accept(new String(buffer, 0, packet.getLength(), StandardCharsets.UTF_8).strip());
-                } catch (PortUnreachableException e) {
-                    display.accept("! nothing receives on " + socket.getRemoteSocketAddress() + ": is the server running?");
-                } catch (IOException e) {
-                    if (!socket.isClosed()) display.accept("! receive failed: " + e.getMessage());
-                }
-            }
-        }
-
-        @Override
-        public void close() {
-            socket.close();                          // the receiver's receive() throws and its loop ends
-        }
-    }
-
-    static void runClient(InetSocketAddress server, BufferedReader keyboard) throws IOException {
-        try (var client = Client.join(server, text -> log("%s", text))) {
-            log("joined %s from %s; type messages, /quit leaves", server, client.socket().getLocalSocketAddress());
-            String line;
-            do {
-                line = keyboard.readLine();          // main waits here; the receiver prints meanwhile
-                client.say(line == null ? "/quit" : line);
-            } while (line != null && !line.strip().equals("/quit") && !line.strip().equals("exit"));
-        }
-    }
-    // end::client[]
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
 
     static final String USAGE = """
             Usage: ./jbang lessons/13_UdpChat.java [--bind ADDRESS] [--port N] [--silence SECONDS] [--help]
-                   ./jbang lessons/13_UdpChat.java --client [--host H] [--port N]
-
-            A UDP chat server. It has no connections: a peer is an address and port it has
-            received a datagram from. Each message is relayed to every other peer. /quit (or
-            exit) leaves; a peer silent for longer than --silence is forgotten.
 
               --bind A      the address to listen on (default 127.0.0.1; 0.0.0.0 lets other hosts in)
               --port N      the UDP port (default %d; 0 = any free port)
               --silence S   forget a peer after S seconds without a datagram (default %d)
-              --client      be a client: send what you type, print what arrives
-              --host H      the server's host, for --client (default 127.0.0.1)
               --help        print this help and exit
 
-            Then, in other terminals:  ./jbang lessons/13_UdpChat.java --client
-                                  or:  nc -u 127.0.0.1 1234
+            Then, in two or more terminals:  nc -u 127.0.0.1 1234
             """.formatted(DEFAULT_PORT, DEFAULT_SILENCE.toSeconds());
 
     public static void main(String[] args) throws Exception {
         var commandLine = new CommandLine(USAGE, args);
-        boolean client = commandLine.flag("--client");
-        String host = commandLine.text("--host", "127.0.0.1");
         String bind = commandLine.text("--bind", "127.0.0.1");
         int port = commandLine.port(DEFAULT_PORT);
         var silence = Duration.ofSeconds(commandLine.number("--silence", (int) DEFAULT_SILENCE.toSeconds(), 1, 86_400));
         commandLine.done();
-        if (client) {
-            runClient(new InetSocketAddress(host, port),
-                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
-            return;
-        }
         try (Server server = start(InetAddress.getByName(bind), port, silence, InstantSource.system())) {
             String address = server.socket().getLocalAddress().getHostAddress();
             log("listening on %s:%d (UDP); forgetting peers silent for %d s; join: nc -u %s %d",

@@ -14,7 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
 
-/// Chapter 13, exercise 3 · Keep-alive — lesson 13's chat client, which a quiet listener loses.
+/// Chapter 13, exercise 3 · Keep-alive — a Java chat client for lesson 13, whose server forgets a quiet listener.
 ///
 /// Run it against lesson 13: `./jbang exercises/ex13-udp-chat/KeepAliveClient.java [--port 1234]`;
 /// check it: `./jbang labs/Grade.java ex13`.

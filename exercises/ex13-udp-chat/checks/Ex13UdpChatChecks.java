@@ -17,7 +17,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /// The checked exercises of chapter 13: how a UDP server knows its peers, and what it cannot know;
-/// and lesson 13's client with a keep-alive.
+/// and a chat client for lesson 13 with a keep-alive.
 public final class Ex13UdpChatChecks implements Lab {
 
     static final String FILE = "predictions.txt";
@@ -68,7 +68,7 @@ public final class Ex13UdpChatChecks implements Lab {
         long oneSocket = Answers.number(FILE, "ports-for-two-sends-from-one-socket");
         long twoSockets = Answers.number(FILE, "ports-for-one-send-from-each-of-two-sockets");
         try (var server = server(); var alice = new DatagramSocket((java.net.SocketAddress) null); var bob = new DatagramSocket((java.net.SocketAddress) null)) {
-            // Unbound sockets, like lesson 13's client before its first send.
+            // Unbound sockets, like the course's Python chat client before its first sendto.
             send(alice, address(server), "/join");
             int first = senderPort(server);
             send(alice, address(server), "hello");
