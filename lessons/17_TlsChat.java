@@ -48,15 +48,13 @@ class TlsChat {
     /// take their milliseconds of CPU, not in SYN retries (the JDK's default is 50). Capped by somaxconn.
     static final int BACKLOG = 1024;
     static final int MAX_LINE = 1024;
-    /// Lines waiting for a slow reader; a client that lets more pile up is disconnected.
-    static final int OUTBOX = 256;
+    static final int OUTBOX = 256;          // lines waiting for a slow reader; one more and it is disconnected
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     static final Path FOLDER = Path.of("lessons", ".local", "tls-chat");
     static final List<String> USERS = List.of("alice", "bob");     // client certificates made on first run
     static final char[] PASSWORD = "socket-lab".toCharArray();     // protects nothing: it is in the source
     static final String[] PROTOCOLS = {"TLSv1.3"};
-    static final String[] AEAD_SUITES = {
-            "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"};
+    static final String[] AEAD_SUITES = {"TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"};
     static final String END = "\0end";                              // tells a writer thread to stop
 
     // Refuse a client's renegotiation (TLS 1.2 has it, 1.3 not); read at the first handshake, so set it first.
@@ -297,11 +295,7 @@ class TlsChat {
     }
 
     static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException e) {
-            // Closing is all we wanted.
-        }
+        try { socket.close(); } catch (IOException e) { /* closing is all we wanted */ }
     }
 
     // ---- The command line. Below this line every lesson has the same block; read it once. ----
