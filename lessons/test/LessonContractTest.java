@@ -76,6 +76,22 @@ class LessonContractTest {
         assertThat(numbers).isNotEmpty().doesNotHaveDuplicates();
     }
 
+    /// A lesson is read in one sitting: none over 400 lines, the part above the command line at most
+    /// 300, and the median lesson at most 250 (DESIGN.md's aim, as `wc -l lessons/[0-9]*.java` counts).
+    @Test
+    void lessonsAreShortEnoughToReadInOneSitting() throws IOException {
+        List<Integer> lengths = new ArrayList<>();
+        for (Lesson lesson : lessons()) {
+            List<String> lines = lesson.source().lines().toList();
+            lengths.add(lines.size());
+            assertThat(lines.size()).as(lesson.file() + ": lines").isLessThanOrEqualTo(400);
+            assertThat(lines.indexOf(COMMAND_LINE_MARKER)).as(lesson.file() + ": lines above the marked line")
+                    .isBetween(0, 300);
+        }
+        List<Integer> sorted = lengths.stream().sorted().toList();
+        assertThat(sorted.get((sorted.size() - 1) / 2)).as("the median lesson's lines, of " + sorted).isLessThanOrEqualTo(250);
+    }
+
     /// The checks start JVMs (a lesson's main, the source launcher, jshell's agent): they run on a
     /// few threads at once, and each dynamic test waits for its own result.
     static final ExecutorService PROCESSES = Executors.newFixedThreadPool(3, Thread.ofPlatform().daemon().factory());
