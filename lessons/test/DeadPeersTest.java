@@ -64,10 +64,11 @@ class DeadPeersTest {
     }
 
     /// Closes a loopback connection, abortively or not, checks what the peer's read sees, and
-    /// counts the connections on the listener's port that the kernel keeps in TIME_WAIT.
+    /// counts whether the kernel keeps the client's end in TIME_WAIT.
     static long timeWaitAfterClose(boolean abort) throws IOException {
         try (var listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             var client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            String clientPort = ":" + client.getLocalPort();
             try (Socket accepted = listener.accept()) {
                 accepted.setSoTimeout(5_000);
                 if (abort) client.setOption(StandardSocketOptions.SO_LINGER, 0);
@@ -78,8 +79,10 @@ class DeadPeersTest {
                     assertThat(accepted.getInputStream().read()).as("the FIN: end of stream").isEqualTo(-1);
                 }
             }
+            // This connection only: the port 0 gave the listener may have served others a minute ago,
+            // and their TIME_WAITs may still be there.
             return SocketTable.rows(listener.getLocalPort()).stream()
-                    .filter(row -> row.state().equals("TIME-WAIT")).count();
+                    .filter(row -> row.state().equals("TIME-WAIT") && row.local().endsWith(clientPort)).count();
         }
     }
 
