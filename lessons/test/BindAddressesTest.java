@@ -168,14 +168,16 @@ class BindAddressesTest {
     @Test
     void theUdpChatServesPeersOnTwoHostsThroughTheServersOwnAddress() throws Exception {
         TestNetwork.assumeAvailable();
-        try (LessonRun server = network.lesson("a", "UdpChat", "--bind", "0.0.0.0", "--port", "1234");
-             LessonRun onA = LessonRun.startProcess(network.net.on("a", List.of("python3", "-c", PEER, "10.10.1.1", "", "hello from b")))) {
+        try (LessonRun server = network.lesson("a", "UdpChat", "--bind", "0.0.0.0", "--port", "1234")) {
+            // The peers start once the server is bound: a /join sent before that is lost, as UDP loses it.
             server.awaitListeningPort();
-            onA.awaitLine(Pattern.compile("\\* welcome"), Duration.ofSeconds(20));
-            TestNetwork.Result onB = network.run("b", Duration.ofSeconds(20), "python3", "-c", PEER, "10.10.1.1", "hello from b", "");
-            assertThat(onB.exitCode()).as(onB.output()).isZero();
-            assertThat(onA.exitCode(Duration.ofSeconds(20))).as(onA.output()).isZero();
-            assertThat(onA.stdout()).as("b's line, relayed to a with b's address").containsPattern("10\\.10\\.1\\.2:\\d+: hello from b");
+            try (LessonRun onA = LessonRun.startProcess(network.net.on("a", List.of("python3", "-c", PEER, "10.10.1.1", "", "hello from b")))) {
+                onA.awaitLine(Pattern.compile("\\* welcome"), Duration.ofSeconds(20));
+                TestNetwork.Result onB = network.run("b", Duration.ofSeconds(20), "python3", "-c", PEER, "10.10.1.1", "hello from b", "");
+                assertThat(onB.exitCode()).as(onB.output()).isZero();
+                assertThat(onA.exitCode(Duration.ofSeconds(20))).as(onA.output()).isZero();
+                assertThat(onA.stdout()).as("b's line, relayed to a with b's address").containsPattern("10\\.10\\.1\\.2:\\d+: hello from b");
+            }
         }
     }
 
