@@ -197,6 +197,7 @@ class UdpEcho {
     record CommandLine(String usage, List<String> args) {
         CommandLine(String usage, String[] args) {
             this(usage, new ArrayList<>());
+            // --port=1234 becomes --port 1234; a split limit of 1 leaves any other argument whole.
             for (String arg : args) this.args.addAll(List.of(arg.split("=", arg.startsWith("--") ? 2 : 1)));
             if (this.args.contains("--help") || this.args.contains("-h")) {
                 System.out.print(usage);
